@@ -1,0 +1,1 @@
+"""banknote_guard.capture."""

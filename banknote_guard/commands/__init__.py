@@ -1,0 +1,1 @@
+"""One module per ``banknote-guard`` sub-command; see :mod:`banknote_guard.cli`."""

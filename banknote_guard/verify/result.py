@@ -1,0 +1,73 @@
+"""The outcome of verifying one note. Shared by the engine, the CLI (``verify --json``), reports and the GUI.
+
+Fields may be added, never renamed: ``to_json()`` is the format of DESIGN.md §5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Verdict = Literal["genuine", "suspect", "unknown"]
+Status = Literal["ok", "error"]
+
+
+@dataclass
+class VerificationResult:
+    """One note's verdict.
+
+    Attributes:
+        path: where the image came from (a file path, or a name such as "clipboard" / "camera").
+        status: "ok", or "error" when the image could not be used (then ``error`` says why).
+        error: a readable message, or None.
+        denomination: best-matching denomination id ("EUR/20"), or None.
+        verdict: "genuine", "suspect" (a counterfeit is likely) or "unknown" (far from every known
+            denomination, or not a note at all).
+        counterfeit_score: continuous, higher = more suspicious; the distance to the matched
+            denomination's genuine centroid divided by that denomination's spread.
+        threshold: the score above which this denomination's notes are called suspect.
+        distances: denomination id -> distance of the embedding to that denomination's centroid.
+        probabilities: denomination id -> one-vs-rest SVM probability.
+        note_found: whether the note's outline was found in the image (False: the whole image was used).
+        rectified: the upright note image (H, W, 3) uint8 RGB that was scored; not written to JSON.
+        seconds: time taken for this note.
+    """
+
+    path: str
+    status: Status = "ok"
+    error: str | None = None
+    denomination: str | None = None
+    verdict: Verdict | None = None
+    counterfeit_score: float | None = None
+    threshold: float | None = None
+    distances: dict[str, float] = field(default_factory=dict)
+    probabilities: dict[str, float] = field(default_factory=dict)
+    note_found: bool | None = None
+    rectified: np.ndarray | None = field(default=None, repr=False, compare=False)
+    seconds: float | None = None
+
+    @classmethod
+    def failed(cls, path: str, error: str) -> "VerificationResult":
+        return cls(path=path, status="error", error=error, verdict=None)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of DESIGN.md §5 (plus ``note_found`` and ``seconds``)."""
+        return {
+            "path": self.path,
+            "status": self.status,
+            "error": self.error,
+            "denomination": self.denomination,
+            "verdict": self.verdict,
+            "counterfeit_score": None if self.counterfeit_score is None else float(self.counterfeit_score),
+            "distances": {k: float(v) for k, v in self.distances.items()},
+            "probabilities": {k: float(v) for k, v in self.probabilities.items()},
+            "threshold": None if self.threshold is None else float(self.threshold),
+            "note_found": self.note_found,
+            "seconds": self.seconds,
+        }
