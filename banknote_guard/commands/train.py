@@ -1,0 +1,93 @@
+"""``banknote-guard train DATASET --out MODEL``: train a model and save it as one file."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from banknote_guard.progress import TerminalProgress
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``train`` sub-command."""
+    from banknote_guard.model.cli_args import add_train_arguments
+
+    p = subparsers.add_parser(
+        "train",
+        help="train the Siamese network, fit the gallery, SVMs and thresholds, save a model file",
+        description="Train on DATASET/<CURRENCY>/<DENOMINATION>/{genuine,counterfeit}/ and write one model "
+        "file (.bgm) holding the network, the gallery of genuine denominations, the SVMs, the thresholds "
+        "and a training summary. A checkpoint MODEL.ckpt is kept beside it so --resume can continue an "
+        "interrupted run. Ctrl+C stops training and still saves the best model so far.",
+    )
+    p.add_argument("dataset", help="dataset folder")
+    p.add_argument("--out", required=True, help="model file to write, e.g. model.bgm")
+    p.add_argument("--far", type=float, default=0.01,
+                   help="false-alarm rate the thresholds are calibrated for (default 0.01 = 1%%)")
+    p.add_argument("--svm-kernel", choices=("rbf", "linear", "poly", "sigmoid"), default="rbf",
+                   help="kernel of the one-vs-rest SVMs (default rbf)")
+    p.add_argument("--svm-data", choices=("train", "val"), default="train",
+                   help="fit the SVMs on the training genuine notes or on the held-out ones (default train)")
+    p.add_argument("--resume", action="store_true", help="continue from MODEL.ckpt of an interrupted run")
+    add_train_arguments(p)
+    p.set_defaults(func=run)
+
+
+def _fmt(value: object, percent: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.1%}" if percent else f"{value:.4f}"
+    return str(value)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, save and print a summary; exit code 0 (1 when training was cancelled but a model saved)."""
+    from banknote_guard.model.cli_args import train_config_from_args
+    from banknote_guard.progress import CancelToken
+    from banknote_guard.verify.pipeline import train_model
+
+    config = train_config_from_args(args)
+    cancel = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        # First Ctrl+C: stop after the current step and save the best model so far. Second: abort.
+        if cancel.cancelled:
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        cancel.cancel()
+        print("\nStopping after the current step; the best model so far will be saved "
+              "(Ctrl+C again to abort)...", file=sys.stderr)
+
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        outcome = train_model(
+            args.dataset, args.out, config, false_alarm_rate=args.far, svm_kernel=args.svm_kernel,
+            resume=args.resume, progress=TerminalProgress(), cancel=cancel, svm_data=args.svm_data,
+        )
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+    b = outcome.bundle
+    m = outcome.metrics
+    s = b.summary
+    print()
+    print(f"Model saved to {outcome.model_path}" + ("  (training was cancelled: best weights so far)" if outcome.cancelled else ""))
+    print(f"  denominations: {len(b.denominations)} ({', '.join(b.denominations)})")
+    print(f"  epochs: {s.get('epochs_trained')} (best {s.get('best_epoch')}), time {outcome.seconds:.0f} s")
+    print(f"  thresholds at {b.calibration.false_alarm_rate:.1%} false alarms: "
+          + ", ".join(f"{d}={b.calibration.thresholds[d]:.2f} ({b.calibration.methods[d]})" for d in b.denominations))
+    ks = b.calibration.kshot_thresholds
+    if ks:
+        print("  thresholds for k-shot enrollment (simulated): "
+              + ", ".join(f"k={k}: {ks[k]:.2f}" for k in sorted(ks) if k in (1, 3, 5, 10) or k == max(ks)))
+    print(f"  validation: ROC AUC {_fmt(m.get('auc'))}, EER {_fmt(m.get('eer'), True)}, "
+          f"catch rate {_fmt(m.get('catch_rate'), True)} at false alarms {_fmt(m.get('false_alarm_rate'), True)} "
+          f"(calibration set), catch rate at {b.calibration.false_alarm_rate:.0%} FAR {_fmt(m.get('catch_rate_at_far'), True)}, "
+          f"denomination accuracy {_fmt(m.get('denomination_accuracy'), True)}")
+    return 1 if outcome.cancelled else 0

@@ -1,0 +1,337 @@
+"""The model file: one ``.bgm`` file holding everything a verification needs.
+
+Format: a `safetensors <https://github.com/huggingface/safetensors>`_ file. Its tensors are the network
+weights (``net/<name>``), the gallery arrays (``gallery/<name>``), the SVM arrays (``svm/<name>``) and
+the pooled calibration scores (``calibration/pooled_scores``). Its ``__metadata__`` holds three strings:
+``format`` = ``"banknote_guard-model"`` (the marker), ``schema_version`` and ``payload``, one JSON
+document with everything else (model and training configuration, gallery and SVM settings, thresholds,
+training summary). Opening a file never executes anything from it: the header is checked (size, JSON,
+marker, version, tensor offsets inside the file) before any tensor is read, and the tensors are
+plain numbers. Files are written atomically: a reader sees the old model or the new one.
+
+Schema versions: :data:`SCHEMA_VERSION` is written; files of a higher version are refused with a
+request to upgrade; every lower version this code knows is read.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from banknote_guard import __version__
+from banknote_guard.errors import ModelFileError
+from banknote_guard.fileio import atomic_path
+from banknote_guard.verify.calibration import Calibration
+from banknote_guard.verify.gallery import Gallery
+from banknote_guard.verify.svm import OneVsRestSVM
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from banknote_guard.model.config import ModelConfig
+
+FORMAT_MARKER = "banknote_guard-model"
+SCHEMA_VERSION = 1
+FILE_SUFFIX = ".bgm"
+#: A header larger than this is not ours (ours are a few hundred kB at most).
+MAX_HEADER_BYTES = 64 * 1024 * 1024
+
+
+def _now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class ModelBundle:
+    """A trained model: network weights, preprocessing settings, gallery, SVMs, thresholds, summary.
+
+    Attributes:
+        model_config: :class:`~banknote_guard.model.config.ModelConfig` as a dict (rebuilds the network
+            and its input preprocessing).
+        train_config: :class:`~banknote_guard.model.config.TrainConfig` as a dict.
+        state_dict: network weights (name -> tensor).
+        gallery: the fitted :class:`~banknote_guard.verify.gallery.Gallery`.
+        svm: the fitted :class:`~banknote_guard.verify.svm.OneVsRestSVM`.
+        calibration: thresholds (:class:`~banknote_guard.verify.calibration.Calibration`).
+        summary: training history, dataset statistics, metrics, ``created`` (ISO time), ``app_version``,
+            ``enrolled`` (denominations added later: id -> k, method, time).
+        schema_version: version of the file layout.
+        path: the file this bundle was loaded from or last saved to, if any.
+    """
+
+    model_config: dict[str, Any]
+    train_config: dict[str, Any]
+    state_dict: dict[str, "torch.Tensor"]
+    gallery: Gallery
+    svm: OneVsRestSVM
+    calibration: Calibration
+    summary: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        self._embedder: Any = None  # built on first use (see ``embedder``)
+        self._verifier: Any = None  # cached by banknote_guard.verify.verifier
+
+    # --- views -----------------------------------------------------------------------------------
+
+    @property
+    def denominations(self) -> list[str]:
+        """Denomination ids the model knows, sorted."""
+        return sorted(self.gallery.classes_)
+
+    @property
+    def config(self) -> "ModelConfig":
+        """The network's :class:`~banknote_guard.model.config.ModelConfig`."""
+        from banknote_guard.model.config import ModelConfig
+
+        return ModelConfig.from_dict(self.model_config)
+
+    @property
+    def embedder(self) -> Any:
+        """The network wrapped for inference (built once, on first use, then cached)."""
+        if self._embedder is None:
+            from banknote_guard.model.embedder import Embedder
+
+            self._embedder = Embedder(self.build_net(), self.config)
+        return self._embedder
+
+    def build_net(self) -> Any:
+        """A fresh :class:`~banknote_guard.model.network.EmbeddingNet` with this model's weights, in eval mode."""
+        from banknote_guard.model.network import EmbeddingNet
+
+        net = EmbeddingNet(self.config)
+        try:
+            net.load_state_dict(self.state_dict)
+        except RuntimeError as exc:
+            raise ModelFileError(
+                f"The network weights in the model file do not fit its network settings: {exc}"
+            ) from exc
+        net.eval()
+        return net
+
+    def describe(self) -> dict[str, Any]:
+        """A short JSON-able description (GUI status bar, About box, ``verify --json``)."""
+        cal = self.calibration
+        metrics = self.summary.get("metrics", {})
+        return {
+            "path": None if self.path is None else str(self.path),
+            "schema_version": self.schema_version,
+            "app_version": self.summary.get("app_version"),
+            "created": self.summary.get("created"),
+            "backbone": self.model_config.get("backbone"),
+            "embedding_dim": self.model_config.get("embedding_dim"),
+            "distance": self.gallery.distance,
+            "image_size": [self.model_config.get("image_height"), self.model_config.get("image_width")],
+            "denominations": self.denominations,
+            "enrolled": sorted(self.summary.get("enrolled", {})),
+            "false_alarm_rate": cal.false_alarm_rate,
+            "svm_kernel": self.svm.kernel,
+            "epochs_trained": self.summary.get("epochs_trained"),
+            "cancelled": bool(self.summary.get("cancelled", False)),
+            "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float)) or v is None},
+        }
+
+    # --- saving ----------------------------------------------------------------------------------
+
+    def _tensors(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for name, t in self.state_dict.items():
+            arr = t.detach().cpu().contiguous().numpy() if hasattr(t, "detach") else np.asarray(t)
+            out[f"net/{name}"] = np.ascontiguousarray(arr)
+        g_arrays, _ = self.gallery.to_arrays()
+        for name, a in g_arrays.items():
+            out[f"gallery/{name}"] = np.ascontiguousarray(a)
+        s_arrays, _ = self.svm.to_arrays()
+        for name, a in s_arrays.items():
+            out[f"svm/{name}"] = np.ascontiguousarray(a)
+        out["calibration/pooled_scores"] = np.ascontiguousarray(self.calibration.pooled_scores, dtype=np.float64)
+        return out
+
+    def _payload(self) -> dict[str, Any]:
+        _, g_meta = self.gallery.to_arrays()
+        _, s_meta = self.svm.to_arrays()
+        summary = dict(self.summary)
+        summary.setdefault("created", _now_iso())
+        summary.setdefault("app_version", __version__)
+        return {
+            "model_config": self.model_config,
+            "train_config": self.train_config,
+            "gallery": g_meta,
+            "svm": s_meta,
+            "calibration": self.calibration.to_json(),
+            "summary": _jsonable(summary),
+        }
+
+    def to_bytes(self) -> bytes:
+        """The file's bytes."""
+        from safetensors.numpy import save
+
+        metadata = {
+            "format": FORMAT_MARKER,
+            "schema_version": str(SCHEMA_VERSION),
+            "payload": json.dumps(self._payload(), allow_nan=False, sort_keys=True),
+        }
+        return save(self._tensors(), metadata=metadata)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model atomically to ``path`` (``.bgm`` suggested) and remember the path."""
+        path = Path(path)
+        data = self.to_bytes()
+        with atomic_path(path) as tmp:
+            _write_file(tmp, data)
+        self.path = path
+        self.schema_version = SCHEMA_VERSION
+        return path
+
+    # --- loading ---------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ModelBundle":
+        """Open a model file; raises :class:`ModelFileError` for a missing, foreign, damaged or newer file."""
+        path = Path(path)
+        if not path.exists():
+            raise ModelFileError(f"Model file {str(path)!r} does not exist.")
+        if not path.is_file():
+            raise ModelFileError(f"{str(path)!r} is a folder, not a model file.")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ModelFileError(f"Cannot read model file {str(path)!r}: {exc.strerror}.") from exc
+        bundle = cls.from_bytes(data, name=str(path))
+        bundle.path = path
+        return bundle
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "model") -> "ModelBundle":
+        """Parse a model file's bytes (see :meth:`load`)."""
+        header = _read_header(data, name)
+        meta = header.get("__metadata__") or {}
+        try:
+            version = int(meta["schema_version"])
+            payload = json.loads(meta["payload"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelFileError(f"{name!r} is a damaged banknote_guard model: its settings cannot be read.") from exc
+        if version > SCHEMA_VERSION:
+            raise ModelFileError(
+                f"{name!r} was made by a newer version of banknote_guard (model format {version}; this version "
+                f"reads up to {SCHEMA_VERSION}). Please upgrade banknote_guard to open it."
+            )
+        if version < 1:
+            raise ModelFileError(f"{name!r} is a damaged banknote_guard model (format version {version}).")
+        try:
+            from safetensors.numpy import load
+
+            tensors = load(data)
+        except Exception as exc:  # noqa: BLE001 - any parse failure is a damaged file
+            raise ModelFileError(f"{name!r} is a damaged banknote_guard model: {exc}") from exc
+        try:
+            return cls._from_parts(tensors, payload, version)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            raise ModelFileError(
+                f"{name!r} is a damaged banknote_guard model: a part is missing or malformed ({exc})."
+            ) from exc
+
+    @classmethod
+    def _from_parts(cls, tensors: dict[str, np.ndarray], payload: dict[str, Any], version: int) -> "ModelBundle":
+        import torch
+
+        def group(prefix: str) -> dict[str, np.ndarray]:
+            n = len(prefix)
+            return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+        state = {k: torch.from_numpy(np.array(v)) for k, v in group("net/").items()}
+        if not state:
+            raise KeyError("network weights")
+        gallery = Gallery.from_arrays(group("gallery/"), payload["gallery"])
+        svm = OneVsRestSVM.from_arrays(group("svm/"), payload["svm"])
+        calibration = Calibration.from_json(payload["calibration"], tensors.get("calibration/pooled_scores"))
+        if not isinstance(payload["model_config"], dict) or not isinstance(payload["train_config"], dict):
+            raise TypeError("configuration is not a mapping")
+        return cls(
+            model_config=payload["model_config"],
+            train_config=payload["train_config"],
+            state_dict=state,
+            gallery=gallery,
+            svm=svm,
+            calibration=calibration,
+            summary=payload.get("summary", {}),
+            schema_version=version,
+        )
+
+
+def _write_file(path: Path, data: bytes, chunk: int = 1 << 20) -> None:
+    """Write ``data`` to ``path`` in chunks (a separate function so tests can simulate a failure mid-write)."""
+    with open(path, "wb") as fh:
+        for start in range(0, len(data), chunk):
+            fh.write(data[start : start + chunk])
+
+
+def _read_header(data: bytes, name: str) -> dict[str, Any]:
+    """Check and parse the safetensors header of a model file without touching the tensors."""
+    not_ours = (
+        f"{name!r} is not a banknote_guard model file (unrecognised format)"
+        ", or it is damaged. Choose a .bgm file made by 'banknote-guard train'."
+    )
+    if len(data) < 8:
+        raise ModelFileError(f"{name!r} is empty or truncated: it is not a usable banknote_guard model.")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n < 2 or n > MAX_HEADER_BYTES:
+        raise ModelFileError(not_ours)
+    if 8 + n > len(data):
+        if data[8:9] == b"{":
+            raise ModelFileError(f"{name!r} is truncated (the file ends early). Copy the model file again.")
+        raise ModelFileError(not_ours)
+    raw = data[8 : 8 + n]
+    if raw[:1] != b"{":
+        raise ModelFileError(not_ours)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ModelFileError(not_ours) from exc
+    if not isinstance(header, dict):
+        raise ModelFileError(not_ours)
+    meta = header.get("__metadata__")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_MARKER:
+        raise ModelFileError(
+            f"{name!r} is not a banknote_guard model: it is a safetensors file made by another program."
+        )
+    end = 0
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        try:
+            start, stop = (int(v) for v in info["data_offsets"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{name!r} is a damaged banknote_guard model (bad tensor table).") from exc
+        if start < 0 or stop < start:
+            raise ModelFileError(f"{name!r} is a damaged banknote_guard model (bad tensor table).")
+        end = max(end, stop)
+    body = len(data) - 8 - n
+    if end > body:
+        raise ModelFileError(f"{name!r} is truncated (the file ends early). Copy the model file again.")
+    return header
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn numpy scalars/arrays and non-finite floats into plain JSON values (NaN/inf -> None)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -1,0 +1,313 @@
+"""Training a complete model: network, gallery, SVMs, thresholds, quick metrics, model file.
+
+``train_model(dataset_root, out_path)``:
+
+1. ``train``: discover the dataset and train the embedding network
+   (:func:`banknote_guard.model.trainer.train`, checkpoint beside the model file as ``<out>.ckpt``);
+2. ``gallery``: embed the training and validation notes; centroids from the training genuine notes,
+   spreads from the held-out (validation) genuine notes where a denomination has at least 5 of them,
+   one-vs-rest SVMs on (a capped subset of) the training genuine embeddings;
+3. ``calibrate``: thresholds at the chosen false-alarm rate from the validation genuine notes; the
+   unknown threshold from every known note; thresholds for later k-shot enrollment, simulated on the
+   validation genuine notes (:mod:`~banknote_guard.verify.calibration`);
+4. quick metrics on the validation notes (counterfeit-vs-genuine ROC AUC, catch rate at the model's
+   thresholds and at the FAR, false-alarm rate, denomination accuracy); the false-alarm rate is measured
+   on the notes the thresholds were calibrated on, so it is optimistic; ``banknote-guard evaluate`` on
+   a separate set gives honest figures;
+5. ``save``: the :class:`~banknote_guard.verify.bundle.ModelBundle`, written atomically.
+
+Cancelling during training keeps the best weights so far: the model is still built and saved, with
+``summary["cancelled"] = True``. Cancelling before the first epoch ends raises CancelledError.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from banknote_guard import __version__
+from banknote_guard.errors import ParameterError, parameter_error
+from banknote_guard.progress import CancelToken, ProgressCallback, report
+from banknote_guard.verify.bundle import ModelBundle, _now_iso
+from banknote_guard.verify.calibration import calibrate, check_far, kshot_thresholds
+from banknote_guard.verify.gallery import Gallery
+from banknote_guard.verify.svm import OneVsRestSVM
+
+if TYPE_CHECKING:  # pragma: no cover
+    from banknote_guard.data.records import ImageRecord
+    from banknote_guard.model.config import ModelConfig, TrainConfig
+
+log = logging.getLogger(__name__)
+
+#: Fewest held-out genuine notes for a denomination's spread to be measured on them.
+MIN_HELDOUT_FOR_SPREAD = 5
+
+
+@dataclass
+class TrainOutcome:
+    """What :func:`train_model` produced.
+
+    Attributes:
+        bundle: the model (already saved to ``model_path``).
+        model_path: where it was saved.
+        history: per-epoch training figures from the trainer.
+        metrics: quick validation figures (see the module docstring); None where undefined.
+        cancelled: True when training was cancelled (the model holds the best weights so far).
+        seconds: wall time of the whole run.
+    """
+
+    bundle: ModelBundle
+    model_path: Path
+    history: list[dict[str, float]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+def checkpoint_path_for(out_path: str | Path) -> Path:
+    """Where the training checkpoint of a model file lives (``<model>.ckpt``)."""
+    out_path = Path(out_path)
+    return out_path.with_name(out_path.name + ".ckpt")
+
+
+def train_model(
+    dataset_root: str | Path,
+    out_path: str | Path,
+    config: "TrainConfig | None" = None,
+    *,
+    false_alarm_rate: float = 0.01,
+    svm_kernel: str = "rbf",
+    resume: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    svm_data: str = "train",
+) -> TrainOutcome:
+    """Train the network, fit the gallery, SVMs and thresholds, evaluate on held-out notes, save.
+
+    Args:
+        dataset_root: a folder in the DESIGN.md §4 layout.
+        out_path: the model file to write (``.bgm``).
+        config: training settings (default: :class:`~banknote_guard.model.config.TrainConfig()`).
+        false_alarm_rate: share of genuine notes allowed to be called suspect (default 1%).
+        svm_kernel: "rbf", "linear", "poly" or "sigmoid".
+        resume: continue an interrupted training from ``<out_path>.ckpt``.
+        progress: receives "prepare"/"train" reports from the trainer, then "gallery", "calibrate", "save".
+        cancel: stops training (the best weights so far are kept and saved).
+        svm_data: fit the SVMs on the "train" genuine notes (default) or on the held-out "val" ones
+            (embeddings the network was not trained on; needs at least two denominations there).
+    """
+    from banknote_guard.data.dataset import discover_dataset
+    from banknote_guard.model.config import TrainConfig
+    from banknote_guard.model.trainer import train
+
+    started = time.monotonic()
+    far = check_far(false_alarm_rate, "train_model")
+    OneVsRestSVM(kernel=svm_kernel)._validate()
+    if svm_data not in ("train", "val"):
+        raise parameter_error("svm_data", "train_model", "'train' or 'val'", svm_data)
+    out_path = Path(out_path)
+    if out_path.is_dir():
+        raise ParameterError(f"The model path {str(out_path)!r} is a folder; give a file name such as model.bgm.")
+    config = config or TrainConfig()
+    dataset = discover_dataset(dataset_root)
+    result = train(
+        dataset, config, checkpoint_path=checkpoint_path_for(out_path), resume=resume, progress=progress, cancel=cancel
+    )
+    # From here on the work is short and is not cancelled: a cancelled training still yields a model.
+    bundle, metrics = build_bundle(
+        result.net,
+        result.model_config,
+        result.train_config,
+        result.train_records,
+        result.val_records,
+        far=far,
+        svm_kernel=svm_kernel,
+        svm_data=svm_data,
+        progress=progress,
+        train_images=getattr(result, "train_images", None),
+        val_images=getattr(result, "val_images", None),
+    )
+    genuine = {d: len(dataset.genuine(d)) for d in dataset.denominations}
+    counterfeit = {d: len(dataset.counterfeit(d)) for d in dataset.denominations}
+    bundle.summary.update(
+        {
+            "history": result.history,
+            "best_epoch": result.best_epoch,
+            "epochs_trained": len(result.history),
+            "stopped_early": bool(result.stopped_early),
+            "cancelled": bool(result.cancelled),
+            "train_seconds": float(result.seconds),
+            "images_per_second": float(result.images_per_second),
+            "dataset": {
+                "root": str(Path(dataset_root)),
+                "images": len(dataset),
+                "genuine": genuine,
+                "counterfeit": counterfeit,
+                "train_images": len(result.train_records),
+                "val_images": len(result.val_records),
+                "unreadable": len(getattr(result, "failures", []) or []),
+            },
+        }
+    )
+    report(progress, "save", f"Saving {out_path.name}", done=0, total=1)
+    bundle.summary["seconds"] = time.monotonic() - started
+    bundle.save(out_path)
+    report(progress, "save", f"Saved {out_path}", done=1, total=1)
+    return TrainOutcome(
+        bundle=bundle,
+        model_path=out_path,
+        history=list(result.history),
+        metrics=metrics,
+        cancelled=bool(result.cancelled),
+        seconds=time.monotonic() - started,
+    )
+
+
+def _embed_records(
+    embedder: Any, config: "ModelConfig", records: Sequence["ImageRecord"], images: Any, progress: ProgressCallback | None
+) -> tuple[np.ndarray, list["ImageRecord"]]:
+    """Embeddings of records (reading their images unless given); unreadable ones are dropped."""
+    from banknote_guard.model.embedder import prepare_paths
+
+    records = list(records)
+    if images is None or len(images) != len(records):
+        prepared, _ = prepare_paths([r.path for r in records], config, progress=progress, stage="gallery")
+        kept = [(r, im) for r, im in zip(records, prepared) if im is not None]
+        records = [r for r, _ in kept]
+        images = [im for _, im in kept]
+    if not records:
+        return np.zeros((0, config.embedding_dim), dtype=np.float32), []
+    return embedder.embed(images), records
+
+
+def build_bundle(
+    net: Any,
+    model_config: "ModelConfig",
+    train_config: "TrainConfig",
+    train_records: Sequence["ImageRecord"],
+    val_records: Sequence["ImageRecord"],
+    *,
+    far: float = 0.01,
+    svm_kernel: str = "rbf",
+    svm_data: str = "train",
+    progress: ProgressCallback | None = None,
+    train_images: Any = None,
+    val_images: Any = None,
+) -> tuple[ModelBundle, dict[str, Any]]:
+    """Fit gallery, SVMs and thresholds for a trained network; returns the bundle and quick metrics.
+
+    Args:
+        net: the trained :class:`~banknote_guard.model.network.EmbeddingNet`.
+        model_config, train_config: its settings.
+        train_records: notes the gallery and SVMs are fitted on (their genuine ones).
+        val_records: held-out notes for spreads, thresholds and metrics.
+        far: false-alarm rate.
+        svm_kernel: SVM kernel.
+        svm_data: "train" (the gallery's genuine notes) or "val" (the held-out genuine notes) for the SVMs.
+        progress: receives "gallery" and "calibrate" reports.
+        train_images, val_images: already prepared images of the records (skips reading them again).
+    """
+    from banknote_guard.model.embedder import Embedder
+    from banknote_guard.verify.verifier import score_embeddings
+
+    net.eval()
+    embedder = Embedder(net, model_config)
+    report(progress, "gallery", "Embedding training notes", done=0, total=2)
+    tr_emb, tr_rec = _embed_records(embedder, model_config, train_records, train_images, progress)
+    report(progress, "gallery", "Embedding validation notes", done=1, total=2)
+    va_emb, va_rec = _embed_records(embedder, model_config, val_records, val_images, progress)
+    tr_gen = np.array([r.is_genuine for r in tr_rec], dtype=bool)
+    va_gen = np.array([r.is_genuine for r in va_rec], dtype=bool)
+    if not tr_gen.any():
+        raise ParameterError("No readable genuine training images: the gallery cannot be built.")
+    gallery = Gallery(distance=model_config.distance).fit(tr_emb[tr_gen], [r.denom_id for r in tr_rec if r.is_genuine])
+    va_gen_ids = [r.denom_id for r in va_rec if r.is_genuine]
+    gallery.set_heldout_spreads(va_emb[va_gen], va_gen_ids, min_count=MIN_HELDOUT_FOR_SPREAD)
+    svm_x = gallery.reference_embeddings_
+    svm_y = [gallery.classes_[i] for i in gallery.reference_labels_]
+    svm_source = "train"
+    if svm_data == "val":
+        if len(set(va_gen_ids)) >= 2 and set(va_gen_ids) == set(gallery.classes_):
+            svm_x, svm_y, svm_source = va_emb[va_gen], va_gen_ids, "val"
+        else:
+            log.warning("The held-out notes do not cover every denomination; the SVMs are fitted on the training notes.")
+    svm = OneVsRestSVM(kernel=svm_kernel).fit(
+        svm_x, svm_y, centroids=gallery.centroids_, spreads=gallery.spreads_, distance=gallery.distance
+    )
+    report(progress, "gallery", "Gallery and SVMs fitted", done=2, total=2)
+
+    report(progress, "calibrate", f"Calibrating thresholds at {far:.1%} false alarms", done=0, total=1)
+    genuine_scores = gallery.own_scores(va_emb[va_gen], va_gen_ids) if va_gen.any() else np.zeros(0)
+    all_emb = np.concatenate([tr_emb, va_emb]) if len(va_emb) else tr_emb
+    known = gallery.scores(all_emb)[1]
+    calibration = calibrate(gallery.classes_, genuine_scores, va_gen_ids, far, known_scores=known)
+    if va_gen.any():
+        calibration.kshot_thresholds, calibration.kshot_methods = kshot_thresholds(
+            gallery, va_emb[va_gen], va_gen_ids, far
+        )
+    report(progress, "calibrate", "Thresholds calibrated", done=1, total=1)
+
+    state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+    bundle = ModelBundle(
+        model_config=model_config.to_dict(),
+        train_config=train_config.to_dict(),
+        state_dict=state,
+        gallery=gallery,
+        svm=svm,
+        calibration=calibration,
+        summary={
+            "created": _now_iso(), "app_version": __version__, "false_alarm_rate": far, "svm_kernel": svm_kernel,
+            "svm_data": svm_source,
+        },
+    )
+    bundle._embedder = embedder
+    metrics = quick_metrics(bundle, va_emb, va_rec, score_embeddings)
+    bundle.summary["metrics"] = metrics
+    return bundle, metrics
+
+
+def quick_metrics(bundle: ModelBundle, emb: np.ndarray, records: Sequence["ImageRecord"], score_fn: Any) -> dict[str, Any]:
+    """Validation figures of a freshly built model (None where a figure is undefined)."""
+    from banknote_guard.verify import metrics as m
+
+    out: dict[str, Any] = {
+        "val_genuine": sum(r.is_genuine for r in records),
+        "val_counterfeit": sum(not r.is_genuine for r in records),
+        "auc": None, "eer": None, "catch_rate": None, "catch_rate_at_far": None,
+        "false_alarm_rate": None, "denomination_accuracy": None, "svm_accuracy": None,
+    }
+    if not len(records):
+        return out
+    results = score_fn(bundle, emb, [str(r.path) for r in records])
+    labels = np.array([0 if r.is_genuine else 1 for r in records])
+    scores = np.array([r.counterfeit_score for r in results], dtype=np.float64)
+    flagged = np.array([r.verdict != "genuine" for r in results])
+    gen = labels == 0
+    known = np.array([r.denom_id in bundle.gallery.classes_ for r in records])
+
+    def clean(x: float) -> float | None:
+        return None if x is None or not math.isfinite(x) else float(x)
+
+    if gen.any() and (~gen).any():
+        out["auc"] = clean(m.roc_auc(labels, scores))
+        out["eer"] = clean(m.equal_error_rate(labels, scores))
+        out["catch_rate_at_far"] = clean(m.catch_rate_at_far(labels, scores, bundle.calibration.false_alarm_rate)[0])
+    if (~gen).any():
+        out["catch_rate"] = float(flagged[~gen].mean())
+    if gen.any():
+        out["false_alarm_rate"] = float(flagged[gen].mean())
+        sel = gen & known
+        if sel.any():
+            true = [r.denom_id for r, s in zip(records, sel) if s]
+            out["denomination_accuracy"] = float(
+                np.mean([res.denomination == t for res, t in zip([x for x, s in zip(results, sel) if s], true)])
+            )
+            svm_pred = bundle.svm.predict(emb[sel])
+            out["svm_accuracy"] = float(np.mean([p == t for p, t in zip(svm_pred, true)]))
+    return out

@@ -1,0 +1,309 @@
+"""Verify notes: from image files (or pixels) to verdicts.
+
+Each image is read, the note is found and warped upright (:func:`~banknote_guard.model.preprocess.prepare_image`),
+the network turns it into an embedding, and the gallery scores it.
+
+Verdict rule (the same for every note of a model):
+
+1. ``denomination`` = the denomination whose genuine centroid is nearest to the embedding.
+2. ``counterfeit_score`` = distance to that centroid / that denomination's spread (see
+   :mod:`~banknote_guard.verify.gallery`): higher = more suspicious, comparable across notes of one model.
+3. ``threshold`` = that denomination's calibrated threshold (:mod:`~banknote_guard.verify.calibration`).
+4. ``verdict`` =
+   - ``"unknown"`` when the score exceeds the model's unknown threshold (far beyond every known
+     note, counterfeits included), or when no note outline was found *and* the score exceeds the
+     highest score of any known note seen at calibration (``unknown_threshold / UNKNOWN_FACTOR``):
+     probably not a note at all. A counterfeit in a tightly cropped scan (no outline to find) is
+     therefore still "suspect", not "unknown";
+   - else ``"suspect"`` when the score exceeds the threshold;
+   - else ``"genuine"``.
+
+The SVM probabilities are reported beside the verdict (``probabilities``) but do not change it, so a
+verdict depends only on distances and stored thresholds.
+
+Batches: paths may be files, folders (searched recursively) or glob patterns (``**`` allowed). Images
+are read and rectified in a small thread pool one batch ahead of the network. A file that cannot be
+used gives an error result (``status="error"``) and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+import numpy as np
+
+from banknote_guard.errors import BanknoteGuardError, parameter_error
+from banknote_guard.progress import CancelToken, EtaEstimator, ProgressCallback, check_cancel, report
+from banknote_guard.verify.calibration import UNKNOWN_FACTOR
+from banknote_guard.verify.result import VerificationResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from banknote_guard.verify.bundle import ModelBundle
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass
+class _Item:
+    """One entry of an expanded path list: a file to verify, or an error to report for it."""
+
+    name: str
+    path: Path | None
+    error: str | None = None
+
+
+def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[_Item]:
+    """Turn files, folders (recursive) and glob patterns into a list of files, in order, without repeats.
+
+    A path that does not exist, a folder without images or a pattern that matches nothing gives an
+    item with an error message instead of a file.
+    """
+    from banknote_guard.data.imageio import is_image_file, iter_image_files
+
+    out: list[_Item] = []
+    seen: set[str] = set()
+
+    def add_file(p: Path) -> None:
+        key = os.path.normcase(os.path.abspath(p))
+        if key not in seen:
+            seen.add(key)
+            out.append(_Item(str(p), p))
+
+    def add_folder(p: Path) -> int:
+        files = list(iter_image_files(p))
+        for f in files:
+            add_file(f)
+        return len(files)
+
+    for raw in paths:
+        text = os.fspath(raw)
+        p = Path(text)
+        if p.is_dir():
+            if add_folder(p) == 0:
+                out.append(_Item(text, None, f"No image files in folder {text!r}."))
+        elif p.exists():
+            add_file(p)
+        elif _GLOB_CHARS & set(text):
+            matches = sorted(glob.glob(text, recursive=True))
+            n = 0
+            for m in matches:
+                mp = Path(m)
+                if mp.is_dir():
+                    n += add_folder(mp)
+                elif is_image_file(mp):
+                    add_file(mp)
+                    n += 1
+            if n == 0:
+                out.append(_Item(text, None, f"No image files match {text!r}."))
+        else:
+            out.append(_Item(text, None, f"Cannot read image {text!r}: file not found"))
+    return out
+
+
+class Verifier:
+    """Verifies notes with one model.
+
+    Args:
+        bundle: the model.
+        batch_size: notes per forward pass of the network.
+        workers: threads that read and rectify images (default: min(4, CPU cores)).
+    """
+
+    def __init__(self, bundle: "ModelBundle", *, batch_size: int = 32, workers: int | None = None) -> None:
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise parameter_error("batch_size", "Verifier", "an int >= 1", batch_size)
+        self.bundle = bundle
+        self.batch_size = batch_size
+        self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self.config = bundle.config
+
+    # --- single images ---------------------------------------------------------------------------
+
+    def verify_image(self, rgb: np.ndarray, name: str = "image") -> VerificationResult:
+        """Verify one image already in memory (clipboard, camera frame)."""
+        from banknote_guard.model.preprocess import prepare_image
+
+        start = time.perf_counter()
+        try:
+            note, found = prepare_image(rgb, self.config)
+        except (ValueError, TypeError, BanknoteGuardError) as exc:
+            return VerificationResult.failed(name, f"Cannot use image {name!r}: {exc}")
+        emb = self.bundle.embedder.embed([note])
+        (result,) = self.score(emb, [name], [found], [note])
+        result.seconds = time.perf_counter() - start
+        return result
+
+    # --- batches ---------------------------------------------------------------------------------
+
+    def verify_paths(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[VerificationResult]:
+        """Verify files, folders (recursive) and globs, in order; unusable files give error results."""
+        items = expand_paths(paths)
+        results: list[VerificationResult | None] = [None] * len(items)
+        todo = [i for i, it in enumerate(items) if it.error is None]
+        for i, it in enumerate(items):
+            if it.error is not None:
+                results[i] = VerificationResult.failed(it.name, it.error)
+        total = len(todo)
+        eta = EtaEstimator(total)
+        report(progress, "verify", f"Verifying {total} image(s)", done=0, total=total)
+        chunks = [todo[s : s + self.batch_size] for s in range(0, total, self.batch_size)]
+        done = suspects = 0
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            pending = [pool.submit(self._prepare, items[i]) for i in chunks[0]] if chunks else []
+            for ci, chunk in enumerate(chunks):
+                try:
+                    check_cancel(cancel)
+                except BaseException:
+                    for f in pending:
+                        f.cancel()
+                    raise
+                prepared = [f.result() for f in pending]
+                pending = [pool.submit(self._prepare, items[i]) for i in chunks[ci + 1]] if ci + 1 < len(chunks) else []
+                for idx, res in zip(chunk, self._finish_batch(prepared)):
+                    results[idx] = res
+                    suspects += res.verdict in ("suspect", "unknown")
+                done += len(chunk)
+                report(
+                    progress, "verify", f"{done}/{total} verified, {suspects} suspect/unknown",
+                    done=done, total=total, eta_s=eta.eta(done),
+                )
+        return [r for r in results if r is not None]
+
+    def _prepare(self, item: _Item) -> tuple[_Item, np.ndarray | None, bool, str | None, float]:
+        from banknote_guard.model.preprocess import load_and_prepare
+
+        start = time.perf_counter()
+        if item.path is None:  # pragma: no cover - items with an error are never prepared
+            return item, None, False, item.error or "no file", 0.0
+        try:
+            note, found = load_and_prepare(item.path, self.config)
+            return item, note, found, None, time.perf_counter() - start
+        except BanknoteGuardError as exc:
+            return item, None, False, str(exc), time.perf_counter() - start
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
+            return item, None, False, f"Cannot use image {item.name!r}: {exc}", time.perf_counter() - start
+
+    def _finish_batch(
+        self, prepared: Sequence[tuple[_Item, np.ndarray | None, bool, str | None, float]]
+    ) -> list[VerificationResult]:
+        ok = [p for p in prepared if p[3] is None]
+        scored: list[VerificationResult] = []
+        if ok:
+            start = time.perf_counter()
+            emb = self.bundle.embedder.embed([p[1] for p in ok])
+            scored = self.score(emb, [p[0].name for p in ok], [p[2] for p in ok], [p[1] for p in ok])
+            share = (time.perf_counter() - start) / len(ok)
+            for r, p in zip(scored, ok):
+                r.seconds = p[4] + share
+        it = iter(scored)
+        out = []
+        for item, _, _, error, seconds in prepared:
+            if error is not None:
+                r = VerificationResult.failed(item.name, error)
+                r.seconds = seconds
+                out.append(r)
+            else:
+                out.append(next(it))
+        return out
+
+    # --- scoring ---------------------------------------------------------------------------------
+
+    def score(
+        self,
+        embeddings: np.ndarray,
+        names: Sequence[str],
+        note_found: Sequence[bool] | None = None,
+        rectified: Sequence[np.ndarray | None] | None = None,
+    ) -> list[VerificationResult]:
+        """Verdicts for embeddings (see the module docstring for the rule)."""
+        return score_embeddings(self.bundle, embeddings, names, note_found, rectified)
+
+
+def score_embeddings(
+    bundle: "ModelBundle",
+    embeddings: np.ndarray,
+    names: Sequence[str],
+    note_found: Sequence[bool] | None = None,
+    rectified: Sequence[np.ndarray | None] | None = None,
+) -> list[VerificationResult]:
+    """Turn embeddings into :class:`VerificationResult` objects with the model's verdict rule.
+
+    Args:
+        bundle: the model.
+        embeddings: (N, D) embeddings.
+        names: N paths or names.
+        note_found: whether each note's outline was found (default: True for all).
+        rectified: the rectified images, kept on the results (optional).
+    """
+    gallery, cal = bundle.gallery, bundle.calibration
+    n = len(names)
+    if n == 0:
+        return []
+    found = list(note_found) if note_found is not None else [True] * n
+    best, score, dist = gallery.scores(embeddings)
+    proba = bundle.svm.predict_proba(embeddings)
+    svm_classes = bundle.svm.classes_
+    classes = gallery.classes_
+    out: list[VerificationResult] = []
+    for i in range(n):
+        denom = classes[int(best[i])]
+        thr = float(cal.threshold_for(denom))
+        s = float(score[i])
+        if s > cal.unknown_threshold or (not found[i] and s > max(thr, cal.unknown_threshold / UNKNOWN_FACTOR)):
+            verdict = "unknown"
+        elif s > thr:
+            verdict = "suspect"
+        else:
+            verdict = "genuine"
+        out.append(
+            VerificationResult(
+                path=str(names[i]),
+                denomination=denom,
+                verdict=verdict,  # type: ignore[arg-type]
+                counterfeit_score=s,
+                threshold=thr,
+                distances={c: float(dist[i, j]) for j, c in enumerate(classes)},
+                probabilities={c: float(proba[i, j]) for j, c in enumerate(svm_classes)},
+                note_found=bool(found[i]),
+                rectified=None if rectified is None else rectified[i],
+            )
+        )
+    return out
+
+
+def _verifier_of(model: "ModelBundle") -> Verifier:
+    """The model's cached :class:`Verifier` (built once per bundle)."""
+    v = getattr(model, "_verifier", None)
+    if v is None or v.bundle is not model:
+        v = Verifier(model)
+        model._verifier = v  # type: ignore[attr-defined]
+    return v
+
+
+def verify_paths(
+    model: "ModelBundle",
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> list[VerificationResult]:
+    """Verify files, folders (recursive) and globs with ``model``; see :class:`Verifier`."""
+    return _verifier_of(model).verify_paths(paths, progress=progress, cancel=cancel)
+
+
+def verify_image(model: "ModelBundle", rgb: np.ndarray, name: str = "image") -> VerificationResult:
+    """Verify one image already in memory; see :meth:`Verifier.verify_image`."""
+    return _verifier_of(model).verify_image(rgb, name)
+
