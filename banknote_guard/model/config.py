@@ -25,8 +25,8 @@ class ModelConfig:
     embedding_dim: int = _f(64, "Length of the embedding vector.")
     normalize: bool = _f(True, "L2-normalise embeddings (points on a sphere).")
     distance: DistanceName = _f("sqeuclidean", "Distance between embeddings: squared Euclidean or cosine.")
-    image_height: int = _f(96, "Height in pixels of the rectified note fed to the network.")
-    image_width: int = _f(192, "Width in pixels of the rectified note fed to the network.")
+    image_height: int = _f(128, "Height in pixels of the rectified note fed to the network.")
+    image_width: int = _f(256, "Width in pixels of the rectified note fed to the network.")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,17 +47,22 @@ class TrainConfig:
     margin: float = _f(0.4, "Margin alpha1 between positive and negative distances.")
     margin2: float = _f(0.2, "Second margin alpha2 of the quadruplet loss (smaller than the first).")
     adaptive_margin: bool = _f(False, "Set margins from the batch's mean positive/negative distances.")
-    mining: Literal["hard", "semihard", "all"] = _f("hard", "Which tuples of a batch the loss uses.")
-    epochs: int = _f(15, "Passes over the training set (early stopping may end sooner).")
+    mining: Literal["hard", "semihard", "all"] = _f(
+        "all", "Which tuples of a batch the loss uses (all: every valid tuple, averaged over the active ones)."
+    )
+    epochs: int = _f(20, "Passes over the training set (early stopping may end sooner).")
     classes_per_batch: int = _f(8, "P: classes in each batch.")
     images_per_class: int = _f(4, "K: images of each class in each batch.")
     learning_rate: float = _f(1e-3, "Initial learning rate (AdamW, cosine decay).")
     weight_decay: float = _f(1e-4, "AdamW weight decay.")
-    augment: bool = _f(True, "Random capture variation (light, blur, small rotations) while training.")
+    augment: bool = _f(True, "Random capture variation (light, white balance, noise, shifts, small rotations) while training.")
     val_fraction: float = _f(0.2, "Share of each class held out for validation and calibration.")
-    patience: int = _f(5, "Stop after this many epochs without a better validation metric.")
+    patience: int = _f(6, "Stop after this many epochs without a better validation metric.")
     seed: int = _f(0, "Random seed: the same seed and data give the same model.")
     num_threads: int | None = _f(None, "CPU threads for torch (None: all cores).")
+    split_sides: bool = _f(
+        False, "Train the front and back of a note as separate classes when the dataset says which side is shown."
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,88 @@
+"""Command-line flags for training, built on :class:`~banknote_guard.model.config.TrainConfig`.
+
+``add_train_arguments(parser)`` adds one flag per setting (defaults shown come from the dataclasses,
+so the CLI, the GUI and the library agree); ``train_config_from_args(args)`` builds the config back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import fields
+from typing import Any
+
+from banknote_guard.errors import parameter_error
+from banknote_guard.model.backbones import available_backbones
+from banknote_guard.model.config import ModelConfig, TrainConfig
+
+
+def _help(cls: type, name: str) -> str:
+    for f in fields(cls):
+        if f.name == name:
+            return str(f.metadata.get("help", ""))
+    return ""  # pragma: no cover
+
+
+def parse_image_size(text: str) -> tuple[int, int]:
+    """``"96x192"`` -> (96, 192) (height x width)."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX*,]\s*(\d+)\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"image size must look like HEIGHTxWIDTH, e.g. 96x192 (got {text!r})")
+    return int(m.group(1)), int(m.group(2))
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the training flags (grouped under "training") to ``parser``; every default is None = config default."""
+    t, m = TrainConfig(), ModelConfig()
+    g = parser.add_argument_group("training")
+
+    def add(flag: str, cls: type, name: str, default: Any, **kw: Any) -> None:
+        g.add_argument(flag, dest=f"tc_{name}", default=None, help=f"{_help(cls, name)} (default: {default})", **kw)
+
+    add("--loss", TrainConfig, "loss", t.loss, choices=["quadruplet", "triplet", "contrastive"])
+    add("--margin", TrainConfig, "margin", t.margin, type=float)
+    add("--margin2", TrainConfig, "margin2", t.margin2, type=float)
+    g.add_argument("--adaptive-margin", dest="tc_adaptive_margin", action="store_true", default=None,
+                   help=_help(TrainConfig, "adaptive_margin"))
+    add("--mining", TrainConfig, "mining", t.mining, choices=["hard", "semihard", "all"])
+    add("--backbone", ModelConfig, "backbone", m.backbone, choices=available_backbones())
+    g.add_argument("--pretrained", dest="tc_pretrained", action="store_true", default=None,
+                   help=_help(TrainConfig, "pretrained"))
+    add("--embedding-dim", ModelConfig, "embedding_dim", m.embedding_dim, type=int)
+    add("--distance", ModelConfig, "distance", m.distance, choices=["sqeuclidean", "cosine"])
+    g.add_argument("--no-normalize", dest="tc_normalize", action="store_false", default=None,
+                   help="Do not L2-normalise embeddings.")
+    add("--image-size", ModelConfig, "image_size", f"{m.image_height}x{m.image_width}", type=parse_image_size,
+        metavar="HxW")
+    add("--epochs", TrainConfig, "epochs", t.epochs, type=int)
+    add("--classes-per-batch", TrainConfig, "classes_per_batch", t.classes_per_batch, type=int, metavar="P")
+    add("--images-per-class", TrainConfig, "images_per_class", t.images_per_class, type=int, metavar="K")
+    add("--lr", TrainConfig, "learning_rate", t.learning_rate, type=float)
+    add("--weight-decay", TrainConfig, "weight_decay", t.weight_decay, type=float)
+    add("--seed", TrainConfig, "seed", t.seed, type=int)
+    add("--threads", TrainConfig, "num_threads", "all cores", type=int)
+    add("--patience", TrainConfig, "patience", t.patience, type=int)
+    add("--val-fraction", TrainConfig, "val_fraction", t.val_fraction, type=float)
+    g.add_argument("--split-sides", dest="tc_split_sides", action="store_true", default=None,
+                   help=_help(TrainConfig, "split_sides"))
+    g.add_argument("--no-augment", dest="tc_augment", action="store_false", default=None,
+                   help="Train without random capture variation.")
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """A TrainConfig from parsed flags: flags that were given override the defaults."""
+    config = TrainConfig()
+    model_fields = {f.name for f in fields(ModelConfig)}
+    for name, value in vars(args).items():
+        if not name.startswith("tc_") or value is None:
+            continue
+        key = name[3:]
+        if key == "image_size":
+            config.model.image_height, config.model.image_width = value
+        elif key in model_fields:
+            setattr(config.model, key, value)
+        elif hasattr(config, key):
+            setattr(config, key, value)
+        else:  # pragma: no cover - every flag above maps to a field
+            raise parameter_error(key, "train_config_from_args", "a TrainConfig field", key)
+    return config
