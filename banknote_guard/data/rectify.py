@@ -1,16 +1,24 @@
 """Find a banknote in a scan or photo and warp it to an upright, landscape rectangle.
 
 The detector works on a small copy of the picture (longer side :data:`WORK_SIDE` pixels). It builds
-foreground masks one after another, cheapest first (colour distance from the background seen
-along the picture's border; edges closed into regions; the raw edge map; Otsu on colourfulness,
-both ways round), and turns the largest contours of each into candidate quadrilaterals: the
-polygon approximation of the hull with its sides refitted to the contour, and quadrilaterals made
-of the contour's dominant straight lines (RANSAC; robust to clutter stuck to the note). A candidate
-scores by its shape (right angles, banknote aspect 1.6-2.6, size) times its support in the picture
-(each side lies on edges and separates two different colours along all its length; its inside is
-foreground). The search stops early once a candidate scores :data:`EARLY_EXIT_SCORE`. The winner's
-sides are then snapped onto the paper's edge and, where a side stops at a line printed inside the
-note, pushed out to the paper's edge. The note is warped from the full-resolution picture with
+foreground masks one after another, cheapest first (colour distance from the background seen along
+the picture's border; edges closed into regions; the raw edge map; Otsu on colourfulness, both ways
+round; edges of colour alone, blind to wood grain, stripes and shadows), and turns the largest
+contours of each into candidate quadrilaterals: the polygon approximation of the hull with its sides
+refitted to the contour, and quadrilaterals made of the contour's dominant straight lines (RANSAC;
+robust to clutter stuck to the note). A candidate scores by its shape (right angles, banknote aspect
+1.6-2.6, size) times its support in the picture (each side lies on edges and separates two different
+colours along all its length; its inside is foreground). The search stops early once a candidate
+scores :data:`EARLY_EXIT_SCORE`. On a plain background (a scanner lid) everything clearly unlike the
+border is the note, and a clean quadrilateral region found that way is taken directly: this finds
+pale notes on pale lids by the paper's edge rather than by a printed line inside the note. The
+winner, unless it scored :data:`EARLY_EXIT_SCORE`, has each side tried at the other straight colour
+changes roughly parallel to it (clutter or a shadow touching the note pulls a side out; a printed
+line pulls one in), keeping moves that raise the score and whose strip given up or taken in looks
+like the outside or the note respectively. Its sides are then snapped onto the paper's edge and,
+where a side stops at a line printed inside the note, pushed out to the paper's edge. Each side is
+finally refitted, to a fraction of a pixel, to the strongest colour step across it in the
+full-resolution picture. The note is warped from the full-resolution picture with
 :func:`cv2.warpPerspective`.
 """
 
@@ -38,6 +46,18 @@ MAX_CONTOURS: int = 4
 
 #: A candidate scoring this high ends the search early.
 EARLY_EXIT_SCORE: float = 0.85
+
+#: Largest 95th percentile of colour distance from the background colour along the picture's border
+#: for which the background counts as plain.
+UNIFORM_BORDER_SPREAD: float = 12.0
+
+#: Colour distance beyond which a strip given up by a side moving inwards is taken for something
+#: other than the note.
+STRIP_FAR: float = 60.0
+
+#: A candidate holding the best one whole (2-8 times its area) wins when it scores this fraction of
+#: the best one's score.
+STRIP_HOLDER_SCORE: float = 0.7
 
 #: Candidates scoring below this are not taken for a note.
 MIN_SCORE: float = 0.45
@@ -130,6 +150,8 @@ def rectify_note(
     quad[:, 0] = (quad_small[:, 0] + 0.5) * sx - 0.5
     quad[:, 1] = (quad_small[:, 1] + 0.5) * sy - 0.5
     quad = order_corners(quad)
+    if max(sx, sy) >= 1.5:  # the working copy is much coarser than the source: refine there
+        quad = order_corners(_refine_full_res(img, quad, 1.5 * max(sx, sy) + 1.0))
     top = np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])
     side = np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])
     if side > top:  # portrait outline: make a long edge the top edge
@@ -160,6 +182,56 @@ def rectify_note(
 
 # --------------------------------------------------------------------------------------------------
 # internals
+
+
+def _refine_full_res(img: np.ndarray, quad: np.ndarray, reach: float) -> np.ndarray:
+    """Move each side onto the strongest colour step across it in the full-resolution picture,
+    to a fraction of a pixel: profiles across the side (within ``reach`` pixels) give one edge point
+    each (the peak of the step, refined by a parabola), and a robust line fit through them replaces
+    the side. Sides with too few clear edge points are kept."""
+    q = order_corners(quad)
+    c = q.mean(axis=0)
+    n_t, half = 40, max(3, int(np.ceil(reach)))
+    t = np.linspace(0.06, 0.94, n_t, dtype=np.float32)
+    offs = np.arange(-half, half + 1, dtype=np.float32)
+    lines = []
+    for i in range(4):
+        a, b = q[i], q[(i + 1) % 4]
+        d = b - a
+        length = float(np.hypot(*d))
+        if length < 16:
+            return quad
+        u = d / length
+        n = np.array([-u[1], u[0]], np.float32)
+        if float(n @ (c - a)) > 0:
+            n = -n  # outwards
+        base = a[None, :] + t[:, None] * d[None, :]
+        pos = base[:, None, :] + offs[None, :, None] * n[None, None, :]
+        prof = np.zeros((n_t, len(offs), 3), np.float32)
+        for s_ in (-1.0, 0.0, 1.0):  # average three neighbours along the side against noise
+            p = pos + s_ * u
+            prof += cv2.remap(img, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        grad = np.abs(prof[:, 2:] - prof[:, :-2]).sum(axis=2)  # step strength between offs[k] and offs[k+2]
+        k = np.argmax(grad, axis=1)
+        peak = grad[np.arange(n_t), k]
+        k = np.clip(k, 1, grad.shape[1] - 2)
+        g0, g1, g2 = grad[np.arange(n_t), k - 1], grad[np.arange(n_t), k], grad[np.arange(n_t), k + 1]
+        den = g0 - 2 * g1 + g2
+        frac = np.where(np.abs(den) > 1e-6, 0.5 * (g0 - g2) / np.where(np.abs(den) > 1e-6, den, 1.0), 0.0)
+        o = offs[0] + 1.0 + k + np.clip(frac, -0.5, 0.5)
+        good = peak > max(30.0, 0.35 * float(np.median(peak)))
+        if int(good.sum()) < n_t // 3:
+            lines.append(np.array([u[0], u[1], a[0], a[1]], np.float32))
+            continue
+        pts = base[good] + o[good, None] * n[None, :]
+        lines.append(cv2.fitLine(pts.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).reshape(4))
+    out = np.empty_like(q)
+    for i in range(4):
+        p = _line_intersection(lines[i - 1], lines[i])
+        if p is None or np.linalg.norm(p - q[i]) > 2.5 * reach:
+            return quad
+        out[i] = p
+    return out
 
 
 def _fallback(img: np.ndarray, out_width: int, aspect: float | None, message: str) -> RectifiedNote:
@@ -225,23 +297,53 @@ def _border_colour(lab: np.ndarray) -> np.ndarray:
     return np.median(border, axis=0).astype(np.float32)
 
 
-def _background_mask(lab: np.ndarray, bg_colour: np.ndarray) -> np.ndarray:
-    """Foreground by colour distance from the background seen along the picture's border."""
-    _, big = _kernels(lab.shape)
+def _background_distance(lab: np.ndarray, bg_colour: np.ndarray) -> np.ndarray:
+    """Smoothed colour distance of every pixel from the background colour, uint8."""
     bg = np.clip(bg_colour, 0, 255)
-    diff = cv2.absdiff(lab, np.full_like(lab, 0) + bg.astype(np.uint8))
-    dist = cv2.transform(diff, _DIST_WEIGHTS)
-    dist = cv2.GaussianBlur(dist, (5, 5), 0)
+    diff = cv2.absdiff(lab, tuple(float(v) for v in bg.astype(np.uint8)) + (0.0,))
+    return cv2.GaussianBlur(cv2.transform(diff, _DIST_WEIGHTS), (5, 5), 0)
+
+
+def _background_mask(dist: np.ndarray) -> np.ndarray:
+    """Foreground by colour distance from the background seen along the picture's border (Otsu)."""
+    _, big = _kernels(dist.shape)
     _, m = cv2.threshold(dist, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return cv2.morphologyEx(cv2.morphologyEx(m, cv2.MORPH_CLOSE, big), cv2.MORPH_OPEN, big)
 
 
-def _edge_masks(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _uniform_background_mask(dist: np.ndarray) -> np.ndarray | None:
+    """Foreground on a plain background (a scanner lid, a plain desk): everything whose colour lies
+    clearly outside the spread of colours seen along the picture's border. Catches pale notes on a
+    pale lid, where Otsu would split the note's own pale parts off. None when the border is not plain.
+    """
+    _, big = _kernels(dist.shape)
+    sh, sw = dist.shape[:2]
+    b = max(2, min(sh, sw) // 40)
+    border = np.concatenate([dist[:b].ravel(), dist[-b:].ravel(), dist[:, :b].ravel(), dist[:, -b:].ravel()])
+    lo, hi = np.percentile(border, [95, 99])
+    if lo > UNIFORM_BORDER_SPREAD:
+        return None
+    thr = float(np.clip(2.0 * hi + 3.0, 6.0, 40.0))
+    m = (dist > thr).astype(np.uint8) * 255
+    m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, big)
+    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    filled = np.zeros_like(m)
+    cv2.drawContours(filled, contours, -1, 255, thickness=-1)
+    return cv2.morphologyEx(filled, cv2.MORPH_OPEN, big)
+
+
+def _edge_masks(lab: np.ndarray, chroma: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The (slightly dilated) edge map, and the regions it encloses once closed and filled (opened
-    to cut thin links to clutter)."""
+    to cut thin links to clutter). With ``chroma``, the edges of colour alone (the two chroma
+    channels): blind to patterns of light and dark such as wood grain, stripes or shadows."""
     _, big = _kernels(lab.shape)
-    gray = cv2.GaussianBlur(lab[:, :, 0], (5, 5), 0)
-    edges = cv2.Canny(gray, 20, 50)
+    if chroma:
+        cr = cv2.GaussianBlur(lab[:, :, 1], (5, 5), 0)
+        cb = cv2.GaussianBlur(lab[:, :, 2], (5, 5), 0)
+        edges = cv2.Canny(cr, 15, 40) | cv2.Canny(cb, 15, 40)
+    else:
+        gray = cv2.GaussianBlur(lab[:, :, 0], (5, 5), 0)
+        edges = cv2.Canny(gray, 20, 50)
     closed = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, big)
     contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     filled = np.zeros_like(closed)
@@ -377,7 +479,7 @@ def _support(quad: np.ndarray, edges: np.ndarray, mask: np.ndarray, lab: np.ndar
     outline that the mask counts as foreground.
     """
     h, w = edges.shape
-    q = order_corners(quad)
+    q = quad  # ordered by the caller
     margin = 0.02 * max(h, w)
     if (q[:, 0] < -margin).any() or (q[:, 1] < -margin).any() or (q[:, 0] > w - 1 + margin).any() or (
         q[:, 1] > h - 1 + margin
@@ -523,6 +625,141 @@ def _extend_sides(quad: np.ndarray, lab: np.ndarray, bg: np.ndarray) -> np.ndarr
     return out_q
 
 
+def _side_alternatives(q: np.ndarray, i: int, lab: np.ndarray, keep: int = 3) -> list[np.ndarray]:
+    """Other places side ``i`` of ``q`` could be: the straight lines roughly parallel to it (within
+    a few degrees, from a third of the note inwards to a sixth outwards) along which the colour
+    changes most consistently; as ``(vx, vy, x0, y0)`` lines, strongest first."""
+    h, w = lab.shape[:2]
+    c = q.mean(axis=0)
+    a, b = q[i], q[(i + 1) % 4]
+    d = b - a
+    length = float(np.hypot(*d))
+    if length < 8:
+        return []
+    u = d / length
+    n = np.array([-u[1], u[0]], np.float32)
+    if float(n @ (c - a)) > 0:
+        n = -n  # outwards
+    depth = 0.5 * (float(np.linalg.norm(q[i] - q[i - 1])) + float(np.linalg.norm(q[(i + 2) % 4] - q[(i + 1) % 4])))
+    offs = np.arange(-0.35 * depth, 0.18 * depth, 1.5, dtype=np.float32)
+    angles = np.deg2rad(np.array([-4.0, 0.0, 4.0], np.float32))
+    t = np.linspace(-0.45, 0.45, 16, dtype=np.float32) * length
+    off = max(2.0, min(h, w) / 150)
+    mid = 0.5 * (a + b)
+    # directions of the rotated sides, their normals, and sample points: (angle, offset, t, 2)
+    du = np.stack([np.cos(angles) * u[0] - np.sin(angles) * u[1], np.sin(angles) * u[0] + np.cos(angles) * u[1]], 1)
+    dn = np.stack([-du[:, 1], du[:, 0]], 1)
+    dn *= np.sign((dn @ n))[:, None]
+    pts = (mid[None, None, None, :] + offs[None, :, None, None] * n[None, None, None, :]
+           + t[None, None, :, None] * du[:, None, None, :])
+
+    def look(p: np.ndarray) -> np.ndarray:
+        xi = np.clip(p[..., 0].astype(np.int32), 0, w - 1)
+        yi = np.clip(p[..., 1].astype(np.int32), 0, h - 1)
+        return lab[yi, xi].astype(np.int16)
+
+    step = off * dn[:, None, None, :]
+    diff = np.abs(look(pts + step) - look(pts - step)).sum(axis=-1)
+    strength = (diff > 18).reshape(len(angles), len(offs), 4, -1).mean(axis=3)
+    strength = 0.5 * strength.mean(axis=2) + 0.5 * strength.min(axis=2)  # (angle, offset)
+    best_per_off = strength.max(axis=0)
+    arg_angle = strength.argmax(axis=0)
+    out = []
+    order = np.argsort(-best_per_off)
+    taken: list[float] = []
+    for k in order:
+        if best_per_off[k] < 0.5 or len(out) >= keep:
+            break
+        if any(abs(float(offs[k]) - o) < 3 * off for o in taken):
+            continue
+        taken.append(float(offs[k]))
+        v = du[arg_angle[k]]
+        p0 = mid + offs[k] * n
+        out.append(np.array([v[0], v[1], p0[0], p0[1]], np.float32))
+    return out
+
+
+def _strip_belongs(q: np.ndarray, i: int, alt: np.ndarray, lab: np.ndarray) -> bool:
+    """Whether moving side ``i`` of ``q`` onto the line ``alt`` is plausible by colour: the strip
+    given up by moving inwards must look like what lies outside the note (clutter, table), not like
+    the note (else the new line is printed on the note); the strip taken in by moving outwards must
+    look like the note."""
+    h, w = lab.shape[:2]
+    c = q.mean(axis=0)
+    a, b = q[i], q[(i + 1) % 4]
+    d = b - a
+    length = float(np.hypot(*d)) + 1e-6
+    u = d / length
+    n = np.array([-u[1], u[0]], np.float32)
+    if float(n @ (c - a)) > 0:
+        n = -n  # outwards
+    off = max(2.0, min(h, w) / 120)
+    t = np.linspace(0.1, 0.9, 24, dtype=np.float32)[:, None]
+    old = a + t * d
+    # where the normal through each sample meets the new line
+    an = np.array([-alt[1], alt[0]], np.float32)
+    denom = float(n @ an)
+    if abs(denom) < 1e-3:
+        return False
+    o = ((alt[2:] - old) @ an) / denom  # signed distance along the outward normal, per sample
+    if float(np.abs(np.median(o))) < 2 * off:
+        return True  # a small move: nothing to judge
+
+    def look(p: np.ndarray) -> np.ndarray:
+        xi = np.clip(p[..., 0].astype(np.int32), 0, w - 1)
+        yi = np.clip(p[..., 1].astype(np.int32), 0, h - 1)
+        return lab[yi, xi].astype(np.float32)
+
+    new = old + o[:, None] * n
+    strip = look(0.5 * (old + new))
+    lo, hi = np.minimum(o, 0.0), np.maximum(o, 0.0)
+    outside = look(old + (hi + off)[:, None] * n)
+    inside = look(old + (lo - off)[:, None] * n)
+    d_out = np.abs(strip - outside).sum(axis=1)
+    d_in = np.abs(strip - inside).sum(axis=1)
+    near_out = float((d_out < d_in).mean())
+    if float(np.median(o)) < 0:
+        return near_out > 0.5 or float((d_in > STRIP_FAR).mean()) > 0.7
+    return near_out < 0.5
+
+
+def _search_sides(
+    quad: np.ndarray, lab: np.ndarray, edges: np.ndarray, mask: np.ndarray, image_area: float
+) -> tuple[np.ndarray, float]:
+    """Try each side of ``quad`` at its :func:`_side_alternatives`, one side at a time, keeping any
+    change that raises the score (shape times support). Returns the best outline and its score."""
+    q = order_corners(quad)
+    best = _score_quad(q, image_area) * _support(q, edges, mask, lab)
+    for _ in range(2):
+        improved = False
+        for i in range(4):
+            lines = []
+            for j in range(4):
+                a, b = q[j], q[(j + 1) % 4]
+                d = b - a
+                ln = float(np.hypot(*d)) + 1e-6
+                lines.append(np.array([d[0] / ln, d[1] / ln, a[0], a[1]], np.float32))
+            for alt in _side_alternatives(q, i, lab):
+                if not _strip_belongs(q, i, alt, lab):
+                    continue
+                trial = list(lines)
+                trial[i] = alt
+                pts = [_line_intersection(trial[j - 1], trial[j]) for j in range(4)]
+                if any(p is None for p in pts):
+                    continue
+                cand = order_corners(np.array(pts, np.float32))
+                shape = _score_quad(cand, image_area)
+                if shape <= best:
+                    continue
+                sc = shape * _support(cand, edges, mask, lab)
+                if sc > best + 1e-3:
+                    best, q, improved = sc, cand, True
+                    break
+        if not improved:
+            break
+    return q, best
+
+
 def _score_quad(q: np.ndarray, image_area: float) -> float:
     """Shape plausibility of an ordered quadrilateral: right angles, banknote aspect, size; in [0, 1]."""
     x, y = q[:, 0].astype(np.float64), q[:, 1].astype(np.float64)
@@ -545,6 +782,44 @@ def _score_quad(q: np.ndarray, image_area: float) -> float:
     return float(angle * _aspect_score(a) * size)
 
 
+def _plain_outline(
+    mask: np.ndarray, image_area: float, min_area_fraction: float, tol: float
+) -> tuple[np.ndarray, float] | None:
+    """The note's outline straight from a plain-background mask, when its largest region is a clean
+    quadrilateral (nearly all of its outline lies on four straight sides) clear of the picture's edge."""
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return None
+    cnt = max(contours, key=cv2.contourArea)
+    area = float(cv2.contourArea(cnt))
+    if not min_area_fraction * image_area <= area <= 0.9 * image_area or len(cnt) < 40:
+        return None
+    pts = cnt.reshape(-1, 2).astype(np.float32)
+    h, w = mask.shape
+    if (pts[:, 0] <= 1).mean() > 0.02 or (pts[:, 0] >= w - 2).mean() > 0.02 or (pts[:, 1] <= 1).mean() > 0.02 or (
+        pts[:, 1] >= h - 2
+    ).mean() > 0.02:
+        return None  # runs off the picture: leave it to the general search
+    quad = order_corners(_refine_quad(order_corners(_quad_of(cnt)), pts))
+    shape = _score_quad(quad, image_area)
+    if shape < 0.8:
+        return None
+    dist = np.full(len(pts), np.inf, np.float32)
+    for i in range(4):
+        a, b = quad[i], quad[(i + 1) % 4]
+        d = b - a
+        length = float(np.hypot(*d)) + 1e-6
+        rel = pts - a
+        along = (rel @ d) / length
+        across = np.abs(rel[:, 0] * d[1] - rel[:, 1] * d[0]) / length
+        across[(along < -2 * tol) | (along > length + 2 * tol)] = np.inf
+        dist = np.minimum(dist, across)
+    on_sides = float((dist < 2 * tol).mean())
+    if on_sides < 0.93:
+        return None
+    return quad, shape * on_sides
+
+
 def _detect(small: np.ndarray, min_area_fraction: float) -> tuple[np.ndarray, float] | None:
     sh, sw = small.shape[:2]
     image_area = float(sh * sw)
@@ -554,16 +829,29 @@ def _detect(small: np.ndarray, min_area_fraction: float) -> tuple[np.ndarray, fl
     colour = _colour_space(small)
     lab = cv2.GaussianBlur(colour, (3, 3), 0)
     bg_colour = _border_colour(colour)
-    bg_mask = _background_mask(colour, bg_colour)
+    dist = _background_distance(colour, bg_colour)
+
+    plain = _uniform_background_mask(dist)
+    if plain is not None:
+        direct = _plain_outline(plain, image_area, min_area_fraction, tol)
+        if direct is not None:
+            # the mask's outline lies a little outside the paper (smoothing, closing): put it on the edge
+            return order_corners(_refine_full_res(small, direct[0], 2.5)), direct[1]
+    bg_mask = _background_mask(dist)
     edges, filled_edges = _edge_masks(colour)
 
     def sources() -> Iterator[tuple[np.ndarray, int, np.ndarray]]:
         """(image to take contours of, retrieval mode, mask for the inside test), cheapest first."""
+        if plain is not None:
+            yield plain, cv2.RETR_EXTERNAL, plain
         yield bg_mask, cv2.RETR_EXTERNAL, bg_mask
         yield filled_edges, cv2.RETR_EXTERNAL, filled_edges
         yield edges, cv2.RETR_LIST, filled_edges
         for m in _saturation_masks(colour):
             yield m, cv2.RETR_EXTERNAL, m
+        c_edges, c_filled = _edge_masks(colour, chroma=True)
+        yield c_filled, cv2.RETR_EXTERNAL, c_filled
+        yield c_edges, cv2.RETR_LIST, c_filled
 
     seen: set[tuple[int, ...]] = set()
     best = 0.0
@@ -576,11 +864,15 @@ def _detect(small: np.ndarray, min_area_fraction: float) -> tuple[np.ndarray, fl
         sized.sort(key=lambda ac: -ac[0])
         for area, cnt in sized[:MAX_CONTOURS]:
             pts = cnt.reshape(-1, 2).astype(np.float32)
-            cands = [_refine_quad(order_corners(_quad_of(cnt)), pts)]
-            sub = pts[:: max(1, len(pts) // 400)]
-            cands.extend(_quads_from_lines(_ransac_lines(sub, tol, rng)))
-            for quad in cands:
-                quad = order_corners(quad)
+
+            def candidates(pts: np.ndarray = pts, cnt: np.ndarray = cnt) -> Iterator[np.ndarray]:
+                """Ordered quadrilaterals of the contour; the line search only while still unsure."""
+                yield order_corners(_refine_quad(order_corners(_quad_of(cnt)), pts))
+                if best < EARLY_EXIT_SCORE:
+                    sub = pts[:: max(1, len(pts) // 400)]
+                    yield from _quads_from_lines(_ransac_lines(sub, tol, rng))
+
+            for quad in candidates():
                 key = tuple(int(v) for v in (quad / 3.0).round().ravel())
                 if key in seen:
                     continue
@@ -592,9 +884,16 @@ def _detect(small: np.ndarray, min_area_fraction: float) -> tuple[np.ndarray, fl
                 best = max(best, score)
                 if score >= 0.5 * MIN_SCORE:
                     found.append((quad, score, abs(float(cv2.contourArea(quad)))))
+    either = filled_edges | bg_mask
     if not found:
         return None
     quad, score, area = max(found, key=lambda f: f[1])
+    if score < EARLY_EXIT_SCORE:
+        # Unsure: clutter touching the note may have pulled a side out (or a shadow in).
+        moved, moved_score = _search_sides(quad, lab, edges, either, image_area)
+        if moved_score > max(score, 0.5 * MIN_SCORE) + 0.05:
+            quad, score = moved, moved_score
+            area = abs(float(cv2.contourArea(quad)))
     if score < MIN_SCORE:
         return None
     # A printed frame inside the note makes a second, smaller rectangle: prefer the outer one.
@@ -608,7 +907,20 @@ def _detect(small: np.ndarray, min_area_fraction: float) -> tuple[np.ndarray, fl
     ]
     if outer:
         quad, score, _ = max(outer, key=lambda f: f[2])
-    either = filled_edges | bg_mask
+    else:
+        # A panel of the note (the watermark zone beyond the security thread) can look like a note
+        # on its own: prefer a plausible outline that holds it whole and shares one of its sides.
+        tol_px = 0.02 * max(lab.shape[:2])
+        holders = [
+            f
+            for f in found
+            if 2.0 * area < f[2] <= 8.0 * area
+            and f[1] >= STRIP_HOLDER_SCORE * score
+            and all(cv2.pointPolygonTest(f[0].reshape(-1, 1, 2), (float(x), float(y)), True) > -tol_px
+                    for x, y in quad)
+        ]
+        if holders:
+            quad, score, _ = max(holders, key=lambda f: f[1])
     snapped = order_corners(_snap_sides(quad, edges, lab))
     snapped_score = _score_quad(snapped, image_area) * _support(snapped, edges, either, lab)
     if snapped_score >= 0.8 * score:

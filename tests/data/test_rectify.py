@@ -45,7 +45,7 @@ def test_photos_success_rate() -> None:
 
 def test_scans_success_rate() -> None:
     rate, notes = _success_rate("scan", range(100, 115), (640, 480))
-    assert rate >= 0.9, notes
+    assert rate >= 0.93, notes
 
 
 def test_output_is_the_note_upright_landscape() -> None:
@@ -84,3 +84,19 @@ def test_bad_parameters() -> None:
         rectify_note(img, out_width=0)
     with pytest.raises(ParameterError):
         rectify_note(img, min_area_fraction=1.5)
+
+
+def test_synthetic_scans_find_the_paper_edge() -> None:
+    """Pale rendered notes on a pale lid: the outline is the paper's edge, not the printed area that
+    ends at the security thread next to the watermark zone."""
+    from banknote_guard.synth import CURRENCIES, capture, render_note
+
+    for seed in (22, 25, 31, 51):  # seeds where the printed area used to be taken for the note
+        rng = np.random.default_rng(9000 + seed)
+        note = render_note(CURRENCIES[seed % len(CURRENCIES)].code, "50", "front", serial="AB0000001", width=640,
+                           rng=rng)
+        rgb, true = capture(note, rng, kind="scan", difficulty="normal")
+        res = rectify_note(np.asarray(rgb), out_width=256)
+        assert res.found, seed
+        err = corner_error(res.corners, np.asarray(true, np.float32))
+        assert err < 0.01 * np.linalg.norm(true[2] - true[0]), (seed, err)
