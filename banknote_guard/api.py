@@ -130,6 +130,13 @@ def sample_notes_dir() -> Path:
     return _f()
 
 
+def available_backbones() -> list[tuple[str, str]]:
+    """(name, one-line description) of every backbone the model factory offers (training forms)."""
+    from banknote_guard.model.backbones import BACKBONES
+
+    return [(name, spec.description) for name, spec in BACKBONES.items()]
+
+
 # --- enrollment, verification, evaluation ----------------------------------------------------------
 
 

@@ -1,0 +1,166 @@
+"""The application's persistent settings (a thin, typed wrapper around :class:`QSettings`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+ORGANIZATION = "banknote_guard"
+APPLICATION = "Banknote Guard"
+MAX_RECENT = 10
+
+
+class AppSettings:
+    """Typed access to everything the application remembers between runs.
+
+    Args:
+        qsettings: the store to use; by default the per-user store named by the application's
+            organisation and name. Tests pass an INI file in a temporary folder.
+    """
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self._s = qsettings if qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "AppSettings":
+        """Settings kept in one INI file (portable installs, tests)."""
+        return cls(QSettings(str(path), QSettings.Format.IniFormat))
+
+    @property
+    def qsettings(self) -> QSettings:
+        return self._s
+
+    def sync(self) -> None:
+        """Write pending changes to disk."""
+        self._s.sync()
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _str(self, key: str, default: str = "") -> str:
+        value = self._s.value(key, default)
+        return default if value is None else str(value)
+
+    def _float(self, key: str, default: float) -> float:
+        try:
+            return float(self._s.value(key, default))
+        except (TypeError, ValueError):
+            return default
+
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self._s.value(key, default)
+        if isinstance(value, str):
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        return bool(value)
+
+    # --- model and thresholds ---------------------------------------------------------------
+
+    @property
+    def model_path(self) -> str:
+        """The model file opened at start ("" = none chosen: the demo model is used if present)."""
+        return self._str("model/path")
+
+    @model_path.setter
+    def model_path(self, value: str | Path) -> None:
+        self._s.setValue("model/path", str(value))
+
+    @property
+    def false_alarm_rate(self) -> float:
+        """Share of genuine notes allowed to be flagged when a new model is calibrated (0.01 = 1 %)."""
+        return self._float("model/false_alarm_rate", 0.01)
+
+    @false_alarm_rate.setter
+    def false_alarm_rate(self, value: float) -> None:
+        self._s.setValue("model/false_alarm_rate", float(value))
+
+    @property
+    def threshold_scale(self) -> float:
+        """Multiplier on every stored threshold (1.0 = as calibrated; below 1 flags more notes)."""
+        return self._float("model/threshold_scale", 1.0)
+
+    @threshold_scale.setter
+    def threshold_scale(self, value: float) -> None:
+        self._s.setValue("model/threshold_scale", float(value))
+
+    # --- operator and devices -----------------------------------------------------------------
+
+    @property
+    def operator_name(self) -> str:
+        return self._str("operator/name")
+
+    @operator_name.setter
+    def operator_name(self, value: str) -> None:
+        self._s.setValue("operator/name", value)
+
+    @property
+    def camera_device(self) -> str:
+        """Camera to capture from (kept for the capture page of a later version)."""
+        return self._str("devices/camera")
+
+    @camera_device.setter
+    def camera_device(self, value: str) -> None:
+        self._s.setValue("devices/camera", value)
+
+    @property
+    def scanner_device(self) -> str:
+        """Scanner to capture from (kept for the capture page of a later version)."""
+        return self._str("devices/scanner")
+
+    @scanner_device.setter
+    def scanner_device(self, value: str) -> None:
+        self._s.setValue("devices/scanner", value)
+
+    @property
+    def alert_sound(self) -> bool:
+        """Beep when a suspect note is found."""
+        return self._bool("alerts/sound", True)
+
+    @alert_sound.setter
+    def alert_sound(self, value: bool) -> None:
+        self._s.setValue("alerts/sound", bool(value))
+
+    # --- folders and recent files ---------------------------------------------------------------
+
+    @property
+    def dataset_root(self) -> str:
+        return self._str("dataset/root")
+
+    @dataset_root.setter
+    def dataset_root(self, value: str | Path) -> None:
+        self._s.setValue("dataset/root", str(value))
+
+    @property
+    def last_folder(self) -> str:
+        """Where the last file dialog was (the next one opens there)."""
+        return self._str("ui/last_folder")
+
+    @last_folder.setter
+    def last_folder(self, value: str | Path) -> None:
+        self._s.setValue("ui/last_folder", str(value))
+
+    def recent_files(self) -> list[str]:
+        """Recently opened files and folders, newest first."""
+        value = self._s.value("recent/files", [])
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [value] if value else []
+        return [str(v) for v in value][:MAX_RECENT]
+
+    def add_recent_file(self, path: str | Path) -> None:
+        """Put ``path`` at the top of the recent list (without duplicates)."""
+        path = str(path)
+        items = [p for p in self.recent_files() if p != path]
+        self._s.setValue("recent/files", [path, *items][:MAX_RECENT])
+
+    def clear_recent_files(self) -> None:
+        self._s.setValue("recent/files", [])
+
+    # --- window -----------------------------------------------------------------------------
+
+    def window_geometry(self) -> bytes | None:
+        value = self._s.value("ui/geometry")
+        return bytes(value) if value else None
+
+    def set_window_geometry(self, data: bytes) -> None:
+        self._s.setValue("ui/geometry", data)

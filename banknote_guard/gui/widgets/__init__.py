@@ -1,0 +1,1 @@
+"""Reusable widgets: charts painted with QPainter, the result card, the thumbnail grid."""
