@@ -1,0 +1,226 @@
+"""Quality protocol: how well a trained model catches counterfeits and names denominations.
+
+Run:  .venv/bin/python benchmarks/quality.py [--quick] [--out DIR] [--threads 2] [--epochs N]
+
+Protocol (every figure on notes the network never saw in training):
+
+1. Generate a synthetic dataset at the generator's "hard" setting.
+   Default: 3 currencies x 4 denominations, 40 genuine + 28 counterfeit images each (4 per method).
+2. Per currency, hold one denomination out of training entirely; of the other denominations keep 30%
+   of the genuine notes and 30% of the counterfeits (spread over all methods) back as the test split.
+3. Run "all methods": train (TrainConfig defaults, input 64 x 128 unless --image-size) on the
+   training split, enroll each held-out denomination from 5 genuine images (no retraining), verify
+   and evaluate the test split (trained and enrolled denominations).
+4. Run "leave-methods-out": the same, but the training split has no counterfeits made with
+   ``--leave-out`` methods (default: high_quality, raised_denomination); their AUC on the test split
+   shows whether counterfeits of a kind never seen in training are still caught.
+
+Prints a table of figures against the targets and writes ``OUT/quality.json``; each run's folder holds
+its model, evaluation.json and plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+#: Methods left out of training in the second run, unless --leave-out says otherwise.
+DEFAULT_LEAVE_OUT = ("high_quality", "raised_denomination")
+
+
+def _plan(args: argparse.Namespace) -> tuple[Any, Any]:
+    from banknote_guard.model.config import ModelConfig, TrainConfig
+    from banknote_guard.synth.generator import SynthOptions
+
+    if args.quick:
+        synth = SynthOptions(currencies=2, denominations_per_currency=3, genuine_per_denomination=20,
+                             counterfeit_per_denomination=14, difficulty=args.difficulty, seed=args.seed,
+                             note_width=320, contact_sheet=False)
+        train = TrainConfig(model=ModelConfig(embedding_dim=32, image_height=48, image_width=96),
+                            epochs=args.epochs or 2, classes_per_batch=4, images_per_class=4, patience=2,
+                            seed=args.seed, num_threads=args.threads)
+    else:
+        synth = SynthOptions(currencies=args.currencies, denominations_per_currency=4,
+                             genuine_per_denomination=args.genuine, counterfeit_per_denomination=args.counterfeit,
+                             difficulty=args.difficulty, seed=args.seed, note_width=480, contact_sheet=False)
+        # The engine's default training settings, on a smaller input so that two runs fit in about
+        # half an hour on two CPU cores.
+        defaults = TrainConfig()
+        train = replace(defaults, model=replace(defaults.model, image_height=64, image_width=128),
+                        epochs=args.epochs or defaults.epochs, seed=args.seed, num_threads=args.threads)
+    if args.image_size:
+        h, w = args.image_size
+        train = replace(train, model=replace(train.model, image_height=h, image_width=w))
+    return synth, train
+
+
+def _get(block: dict[str, Any] | None, key: str) -> float:
+    if not block:
+        return math.nan
+    v = block.get(key)
+    return math.nan if v is None else float(v)
+
+
+def _row(name: str, value: float, target: float | None, *, pct: bool = False, count: bool = False) -> dict[str, Any]:
+    met = None if target is None or math.isnan(value) else value >= target
+    return {"figure": name, "value": value, "target": target, "met": met, "pct": pct, "count": count}
+
+
+def _fmt(value: float | None, pct: bool, count: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if count:
+        return f"{value:.0f}"
+    return f"{100 * value:.2f}%" if pct else f"{value:.4f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the protocol, print the table, write ``OUT/quality.json``; returns the exit code."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a tiny run to check the script (figures mean little)")
+    parser.add_argument("--out", type=Path, default=Path("quality_run"), help="working folder (default ./quality_run)")
+    parser.add_argument("--difficulty", default="hard", choices=("easy", "normal", "hard"))
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--currencies", type=int, default=3, help="fictional currencies, 4 denominations each")
+    parser.add_argument("--genuine", type=int, default=40, help="genuine images per denomination")
+    parser.add_argument("--counterfeit", type=int, default=28, help="counterfeit images per denomination")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="training epochs (default: TrainConfig's; 2 with --quick)")
+    parser.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                        help="network input size (default 64 128; 48 96 with --quick)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--leave-out", nargs="+", default=list(DEFAULT_LEAVE_OUT), metavar="METHOD",
+                        help="counterfeit methods left out of the second training run")
+    parser.add_argument("--skip-leave-out", action="store_true", help="run only the all-methods protocol")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
+    from banknote_guard.data.dataset import discover_dataset
+    from banknote_guard.progress import TerminalProgress
+    from banknote_guard.synth.generator import generate_dataset
+    from banknote_guard.verify.demo import choose_held_out, split_dataset, train_enroll_evaluate, write_view
+
+    started = time.monotonic()
+    synth, train = _plan(args)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    progress = TerminalProgress()
+
+    print(f"Generating {synth.difficulty} synthetic dataset into {out / 'data'} ...", file=sys.stderr)
+    t0 = time.monotonic()
+    generate_dataset(out / "data", synth, progress=progress)
+    synth_seconds = time.monotonic() - t0
+    dataset = discover_dataset(out / "data")
+    held_out = choose_held_out(dataset.denominations, 1)
+    trained = [d for d in dataset.denominations if d not in held_out]
+    parts = split_dataset(dataset, held_out=held_out, test_fraction=0.3, enroll_shots=5)
+    views = {name: write_view(dataset, recs, out / "views" / name) for name, recs in parts.items()}
+    leave_out = set(args.leave_out)
+    lmo_train = [r for r in parts["train"] if r.is_genuine or r.method not in leave_out]
+    if not args.skip_leave_out:
+        views["train_leave_out"] = write_view(dataset, lmo_train, out / "views" / "train_leave_out")
+
+    runs: dict[str, Any] = {}
+    print(f"Run 1/2: all counterfeit methods in training ({len(parts['train'])} training images)", file=sys.stderr)
+    runs["all_methods"] = train_enroll_evaluate(
+        views["train"], views["enroll"], views["test"], out / "run_all_methods", train,
+        trained=trained, held_out=held_out, progress=progress,
+    )
+    if not args.skip_leave_out:
+        print(f"Run 2/2: without {', '.join(sorted(leave_out))} counterfeits in training "
+              f"({len(lmo_train)} training images)", file=sys.stderr)
+        runs["leave_out"] = train_enroll_evaluate(
+            views["train_leave_out"], views["enroll"], views["test"], out / "run_leave_out", train,
+            trained=trained, held_out=held_out, progress=progress,
+        )
+
+    a = runs["all_methods"].metrics
+    rows = [
+        _row("trained denominations: counterfeit vs genuine ROC AUC", _get(a.get("trained"), "roc_auc"), 0.99),
+        _row("trained denominations: catch rate at 1% false alarms",
+             _get(a.get("trained"), "catch_rate_at_1pct_far"), 0.95, pct=True),
+        _row("all test notes: ROC AUC", _get(a, "roc_auc"), 0.99),
+        _row("all test notes: catch rate at 1% false alarms", _get(a, "catch_rate_at_1pct_far"), 0.95, pct=True),
+        _row("all test notes: catch rate at 0.1% false alarms", _get(a, "catch_rate_at_0.1pct_far"), None, pct=True),
+        _row("all test notes: equal-error rate", _get(a, "eer"), None, pct=True),
+        _row("all test notes: false alarms per 10,000 at model thresholds", _get(a, "false_alarms_per_10k"), None,
+             count=True),
+        _row("all test notes: counterfeits flagged at model thresholds",
+             _get(a, "catch_rate_at_model_thresholds"), None, pct=True),
+        _row("enrolled from 5 images: denomination accuracy", _get(a.get("enrolled"), "denomination_accuracy"),
+             0.98, pct=True),
+        _row("enrolled from 5 images: counterfeit ROC AUC", _get(a.get("enrolled"), "roc_auc"), 0.95),
+        _row("trained denominations: denomination accuracy", _get(a.get("trained"), "denomination_accuracy"),
+             None, pct=True),
+    ]
+    per_method_a = a.get("per_method", {})
+    for method in sorted(per_method_a):
+        rows.append(_row(f"method {method}: AUC (trained with it)", _get(per_method_a[method], "roc_auc"), None))
+    if "leave_out" in runs:
+        b = runs["leave_out"].metrics
+        per_method_b = b.get("per_method", {})
+        rows.append(_row("leave-out run: ROC AUC, all test notes", _get(b, "roc_auc"), None))
+        for method in sorted(leave_out):
+            rows.append(_row(f"method {method}: AUC, left out of training", _get(per_method_b.get(method), "roc_auc"),
+                             None))
+            rows.append(_row(f"method {method}: caught at 1% false alarms, left out",
+                             _get(per_method_b.get(method), "catch_rate_at_1pct_far_overall"), None, pct=True))
+
+    total_seconds = time.monotonic() - started
+    counts = {
+        "images": len(dataset),
+        "train": len(parts["train"]),
+        "enroll": len(parts["enroll"]),
+        "test": len(parts["test"]),
+        "test_genuine": sum(r.is_genuine for r in parts["test"]),
+        "test_counterfeit": sum(not r.is_genuine for r in parts["test"]),
+    }
+    print()
+    print(f"Quality on a {synth.difficulty} synthetic dataset: {counts['images']} images, "
+          f"{len(trained)} trained + {len(held_out)} held-out denominations ({', '.join(held_out)}); "
+          f"test split {counts['test']} notes ({counts['test_genuine']} genuine, {counts['test_counterfeit']} "
+          "counterfeit), none seen in training")
+    print(f"Network: {train.model.backbone}, {train.model.embedding_dim}-d embeddings, input "
+          f"{train.model.image_height}x{train.model.image_width}, loss {train.loss}, {train.epochs} epochs max; "
+          f"{args.threads} torch thread(s); total {total_seconds / 60:.1f} min")
+    width = max(len(r["figure"]) for r in rows) + 2
+    print(f"{'figure':<{width}}{'measured':>10}{'target':>10}  met")
+    for r in rows:
+        target = "" if r["target"] is None else ("\u2265 " + _fmt(r["target"], r["pct"]))
+        met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
+        print(f"{r['figure']:<{width}}{_fmt(r['value'], r['pct'], r['count']):>10}{target:>10}  {met}".rstrip())
+
+    from banknote_guard.verify.evaluate import _clean_json
+
+    result = {
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                    "cpu_count": os.cpu_count(), "torch_threads": args.threads},
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "synth": {k: v for k, v in vars(synth).items()},
+        "train": train.to_dict(),
+        "held_out": held_out,
+        "left_out_methods": sorted(leave_out),
+        "counts": counts,
+        "seconds": {"total": total_seconds, "synth": synth_seconds,
+                    **{f"{name}_{k}": v for name, run in runs.items() for k, v in run.stage_seconds.items()}},
+        "rows": rows,
+        "runs": {name: run.metrics for name, run in runs.items()},
+    }
+    (out / "quality.json").write_text(json.dumps(_clean_json(result), indent=2), encoding="utf-8")
+    print(f"\nDetails: {out / 'quality.json'}; models, evaluation.json and plots in {out}/run_*")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
