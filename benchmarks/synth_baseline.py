@@ -96,18 +96,23 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-imagenet", action="store_true")
+    ap.add_argument("--dataset", type=Path, default=None,
+                    help="use this already generated dataset instead of generating one (the other options are ignored)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "ds"
+        out = Path(tmp) / "ds" if args.dataset is None else args.dataset
         t0 = time.perf_counter()
-        s = generate_dataset(out, SynthOptions(currencies=args.currencies,
-                                               denominations_per_currency=args.denominations,
-                                               genuine_per_denomination=args.genuine,
-                                               counterfeit_per_denomination=args.counterfeit, note_width=args.width,
-                                               difficulty=args.difficulty, jobs=args.jobs, seed=args.seed,
-                                               contact_sheet=False))
-        print(f"dataset: {s.images} images ({s.per_label}), difficulty {args.difficulty}, "
-              f"{time.perf_counter() - t0:.1f} s")
+        if args.dataset is not None:
+            print(f"dataset: {args.dataset}")
+        else:
+            s = generate_dataset(out, SynthOptions(currencies=args.currencies,
+                                                   denominations_per_currency=args.denominations,
+                                                   genuine_per_denomination=args.genuine,
+                                                   counterfeit_per_denomination=args.counterfeit,
+                                                   note_width=args.width, difficulty=args.difficulty,
+                                                   jobs=args.jobs, seed=args.seed, contact_sheet=False))
+            print(f"dataset: {s.images} images ({s.per_label}), difficulty {args.difficulty}, "
+                  f"{time.perf_counter() - t0:.1f} s")
         corners = read_corners(out)
         with open(out / "manifest.csv", newline="") as fh:
             rows = list(csv.DictReader(fh))

@@ -2,7 +2,10 @@
 
 Each process starts from a rendered genuine note (what a counterfeiter scans or alters) and returns a
 flat note that is then worn and captured exactly like a genuine one (:mod:`banknote_guard.synth.capture`).
-The strength of every cue depends on the difficulty: obvious at "easy", subtle at "hard".
+The strength of every cue depends on the difficulty: obvious at "easy", subtle at "hard". Even at "hard"
+every process leaves evidence at the network's working resolution (the rectified note about 512 px wide):
+printer dots or toner, softened fine lines, a consistent ink shift that lighting does not produce, flat
+foil, missing thread or window, glued seams (``benchmarks/synth_learnability.py`` checks this).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ METHODS: tuple[str, ...] = (
 )
 
 #: Strength of counterfeit cues at each difficulty (1 = obvious).
-STRENGTH: dict[str, float] = {"easy": 1.0, "normal": 0.5, "hard": 0.2}
+STRENGTH: dict[str, float] = {"easy": 1.0, "normal": 0.65, "hard": 0.4}
 
 _NEEDS_DESIGN = {"flat_hologram", "missing_security", "raised_denomination", "high_quality"}
 
@@ -74,11 +77,27 @@ def _lab_shift(img: np.ndarray, rng: np.random.Generator, delta_e: float) -> np.
     return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
 
 
-def _halftone(img: np.ndarray, rng: np.random.Generator, supersample: int, mix: float) -> np.ndarray:
+def _ink_shift(img: np.ndarray, rng: np.random.Generator, degrees: float, chroma: float) -> np.ndarray:
+    """Off-specification inks: rotate the hue of coloured areas by ``degrees`` and scale their chroma.
+
+    Lighting moves every colour the same way (a white-balance tint); a wrong ink moves each hue by an
+    amount proportional to its chroma, and leaves the paper white.
+    """
+    lab = cv2.cvtColor(np.clip(img, 0, 1).astype(np.float32), cv2.COLOR_RGB2LAB)
+    a, b = lab[..., 1], lab[..., 2]
+    t = np.deg2rad(degrees) * (1.0 if rng.random() < 0.5 else -1.0)
+    c, s_ = np.float32(np.cos(t)), np.float32(np.sin(t))
+    k = np.float32(chroma)
+    lab[..., 1], lab[..., 2] = (a * c - b * s_) * k, (a * s_ + b * c) * k
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+
+
+def _halftone(img: np.ndarray, rng: np.random.Generator, supersample: int, mix: float, dot: int = 1) -> np.ndarray:
     """Inkjet-like CMYK dithering with a blue-noise threshold (approximates error diffusion's dot pattern).
 
     The image is dithered at ``supersample`` times its size and area-averaged back, so at high supersampling
-    only a fine grain stays; ``mix`` blends the dithered result with the continuous one.
+    only a fine grain stays; ``mix`` blends the dithered result with the continuous one. ``dot`` > 1
+    makes the printer's dots ``dot`` pixels large (a coarser screen that survives a camera and JPEG).
     """
     h, w = img.shape[:2]
     big = img
@@ -88,11 +107,13 @@ def _halftone(img: np.ndarray, rng: np.random.Generator, supersample: int, mix: 
     k = 1.0 - big.max(axis=2)
     cmy = (1.0 - big - k[..., None]) / np.maximum(1.0 - k[..., None], 1e-3)
     bn = blue_noise()
+    if dot > 1:
+        bn = cv2.resize(bn, (bn.shape[1] * dot, bn.shape[0] * dot), interpolation=cv2.INTER_NEAREST)
     dots = []
     for i in range(3):
-        t = _tile(bn, bh, bw, int(rng.integers(0, 64)), int(rng.integers(0, 64)))
+        t = _tile(bn, bh, bw, int(rng.integers(0, bn.shape[1])), int(rng.integers(0, bn.shape[0])))
         dots.append((cmy[..., i] > t).astype(np.float32))
-    kd = (k > _tile(bn, bh, bw, int(rng.integers(0, 64)), int(rng.integers(0, 64)))).astype(np.float32)
+    kd = (k > _tile(bn, bh, bw, int(rng.integers(0, bn.shape[1])), int(rng.integers(0, bn.shape[0])))).astype(np.float32)
     # inks are not ideal: cyan absorbs some green, magenta some blue
     c, m_, y = dots
     r = (1 - c) * (1 - 0.08 * m_)
@@ -100,7 +121,7 @@ def _halftone(img: np.ndarray, rng: np.random.Generator, supersample: int, mix: 
     b = (1 - y) * (1 - 0.25 * m_) * (1 - 0.08 * c)
     out = np.stack([r, g, b], -1) * (1 - 0.92 * kd[..., None])
     # dot gain: each dot bleeds into the paper
-    out = cv2.GaussianBlur(out, (0, 0), 0.5 * supersample)
+    out = cv2.GaussianBlur(out, (0, 0), 0.5 * supersample * (1 + 0.2 * (dot - 1)))
     if supersample > 1:
         out = cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA)
     return img * (1 - mix) + out * mix
@@ -134,7 +155,8 @@ def _gamut(img: np.ndarray, amount: float) -> np.ndarray:
 def _inkjet(img: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarray:
     img = _scan(img, 0.35 + 0.5 * s)
     img = _gamut(img, s)
-    img = _halftone(img, rng, supersample=1 if s >= 0.9 else 2, mix=0.35 + 0.6 * s)
+    # a consumer printer's dots (about 2 px at 640 px note width) stay visible under a loupe or camera
+    img = _halftone(img, rng, supersample=1, mix=min(1.0, 0.05 + 0.9 * s ** 1.2), dot=1 if s >= 0.9 else 2)
     return _paper(img, rng, s)
 
 
@@ -155,9 +177,9 @@ def _laser(img: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarray:
     period = 2.6
     diag = period * 1.414
     screen = 0.25 * (np.cos(2 * np.pi * (xx + yy) / diag) * np.cos(2 * np.pi * (xx - yy) / diag))
-    img = img + screen[..., None] * (0.12 + 0.4 * s) * (1 - img) * img * 4
+    img = img + screen[..., None] * (0.18 + 0.4 * s) * (1 - img) * img * 4
     # toner speckle on the background
-    n = int(h * w * 0.0015 * (0.3 + s))
+    n = int(h * w * 0.0015 * (0.6 + s))
     spots = np.zeros((h, w), np.float32)
     ys, xs = rng.integers(0, h, n), rng.integers(0, w, n)
     spots[ys, xs] = rng.uniform(0.3, 1.0, n)
@@ -168,7 +190,10 @@ def _laser(img: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarray:
 
 def _colour_shift(img: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarray:
     img = _scan(img, 0.3 + 0.4 * s)
-    return _lab_shift(img, rng, 2.0 + 13.0 * s)
+    # the inks are off: hues turn and chroma changes, consistently over the whole note
+    # (over-saturated, turned hues: pastel security inks reproduced with a printer's vivid primaries)
+    img = _ink_shift(img, rng, degrees=15.0 + 20.0 * s, chroma=1.5 + 0.5 * s)
+    return _lab_shift(img, rng, 1.0 + 5.0 * s)
 
 
 def _flat_features(img: np.ndarray, design: NoteDesign, rng: np.random.Generator, s: float) -> np.ndarray:
@@ -177,17 +202,21 @@ def _flat_features(img: np.ndarray, design: NoteDesign, rng: np.random.Generator
     if design.holo_box is not None and design.holo_mask is not None:
         x0, y0, x1, y1 = design.holo_box
         patch = out[y0:y1, x0:x1]
-        flat = cv2.GaussianBlur(patch, (0, 0), 1.5 + 4.0 * s)
+        # one viewing angle's colours, with neither the rainbow gradient nor the glint of the relief
+        hm0 = design.holo_mask[y0:y1, x0:x1, None]
+        mean = (patch * hm0).sum((0, 1)) / max(float(hm0.sum()), 1e-3)
+        flat = cv2.GaussianBlur(patch, (0, 0), 3.0 + 4.0 * s)
+        flat = flat * (0.5 - 0.4 * s) + mean * (0.5 + 0.4 * s)
         grey = flat.mean(axis=2, keepdims=True)
-        flat = grey + (flat - grey) * (0.75 - 0.4 * s)
-        flat = flat * (0.97 - 0.15 * s)
+        flat = grey + (flat - grey) * (0.7 - 0.4 * s)
+        flat = flat * (0.95 - 0.15 * s)
         hm = design.holo_mask[y0:y1, x0:x1, None]
         out[y0:y1, x0:x1] = patch * (1 - hm) + flat * hm
     x0, y0, x1, y1 = design.thread_box
     tm = design.thread_mask[y0:y1, x0:x1, None]
     strip = out[y0:y1, x0:x1]
-    flat_t = np.broadcast_to(strip.reshape(-1, 3).mean(0) * (0.95 - 0.2 * s), strip.shape)
-    flat_t = strip * (0.5 - 0.4 * s) + flat_t * (0.5 + 0.4 * s)
+    flat_t = np.broadcast_to(strip.reshape(-1, 3).mean(0) * (0.88 - 0.2 * s), strip.shape)
+    flat_t = strip * (0.1 - 0.1 * s) + flat_t * (0.9 + 0.1 * s)
     out[y0:y1, x0:x1] = strip * (1 - tm) + flat_t * tm
     return out
 
@@ -202,9 +231,9 @@ def _missing_security(img: np.ndarray, design: NoteDesign, rng: np.random.Genera
         if rng.random() < 0.5:
             shift = int(0.2 * w) * (1 if x0 < w / 2 else -1)
             filler = np.roll(out, shift, axis=1)
-            a = 0.25 + 0.75 * s
+            a = 0.9 + 0.1 * s
         else:  # a grey, printed watermark that shows in reflected light
-            filler = out * (1 - (0.08 + 0.3 * s) * design.watermark[..., None])
+            filler = out * (1 - (0.3 + 0.3 * s) * design.watermark[..., None])
             a = 1.0
         out = out * (1 - a * win) + filler * a * win
     if what in (1, 2):  # no thread: the strip shows plain print instead of metal
@@ -216,7 +245,7 @@ def _missing_security(img: np.ndarray, design: NoteDesign, rng: np.random.Genera
             left = out[y0:y1, x1:x1 + tw]
         left = left[:, :tw]
         if left.shape[1] == tw:
-            a = 0.5 + 0.5 * s
+            a = 0.9 + 0.1 * s
             out[y0:y1, x0:x1] = out[y0:y1, x0:x1] * (1 - a * tm) + left * a * tm
     return _scan(out, 0.3 + 0.3 * s)
 
@@ -262,16 +291,19 @@ def _raised(img: np.ndarray, design: NoteDesign, rng: np.random.Generator, s: fl
         # the cut edge of the glued paper
         edge_col = (0.97, 0.97, 0.95) if rng.random() < 0.5 else (0.35, 0.33, 0.3)
         edge = out.copy()
-        cv2.rectangle(edge, (x0, y0), (x0 + pw - 1, y0 + ph - 1), edge_col, 1, cv2.LINE_AA)
-        a = 0.15 + 0.6 * s
+        # the cut edge of the glued paper: a seam about 2 px wide at 640 px
+        thick = max(1, int(round(design.width / 320)))
+        cv2.rectangle(edge, (x0, y0), (x0 + pw - 1, y0 + ph - 1), edge_col, thick, cv2.LINE_AA)
+        a = 0.7 + 0.3 * s
         out = out * (1 - a) + edge * a
     return out
 
 
 def _high_quality(img: np.ndarray, design: NoteDesign, rng: np.random.Generator, s: float) -> np.ndarray:
-    out = _scan(img, 0.3 + 0.3 * s)
-    out = _lab_shift(out, rng, 1.0 + 4.0 * s)
-    out = _halftone(out, rng, supersample=2, mix=0.15 + 0.3 * s)
+    # the finest lines soften a little, the inks are nearly right, a faint printer screen
+    out = _scan(img, 0.5 + 0.3 * s)
+    out = _ink_shift(out, rng, degrees=3.0 + 8.0 * s, chroma=0.95 - 0.1 * s)
+    out = _halftone(out, rng, supersample=1, mix=0.12 + 0.2 * s, dot=2)
     if rng.random() < 0.5:
         out = _flat_features(out, design, rng, 0.3 * s)
     return out

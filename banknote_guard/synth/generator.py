@@ -53,7 +53,8 @@ class SynthOptions:
         counterfeit_per_denomination: counterfeit images per denomination, spread over ``methods``.
         methods: counterfeit methods to use (None = all of :data:`METHODS`).
         note_width: width of the note itself in the captures, in pixels.
-        difficulty: "easy" (obvious counterfeits), "normal" or "hard" (cues as small as genuine variation).
+        difficulty: "easy" (obvious counterfeits), "normal" or "hard" (cues subtle next to genuine
+            variation at a glance, yet visible at full resolution: dots, toner, flat foil, wrong inks).
         photo_fraction: share of phone/webcam photos; the rest are flatbed scans.
         sides: which sides to draw.
         seed: master seed.
