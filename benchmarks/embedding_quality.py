@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--holdout", type=int, default=1, help="denominations per currency kept out of training")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--shots", type=int, default=5)
+    parser.add_argument("--detail-patches", type=int, help="texture patches per note (0: global view only)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -86,28 +87,39 @@ def main() -> None:
         config = TrainConfig(num_threads=args.threads)
         if args.epochs:
             config.epochs = args.epochs
+        if args.detail_patches is not None:
+            config.model.detail_patches = args.detail_patches
         m = config.model
+        from banknote_guard.model.preprocess import _resize, prepared_size
+
+        key_hw = prepared_size(m)
         cache: dict = {}
         t = time.perf_counter()
         result = train(data, config, checkpoint_path=Path(tmp) / "ckpt.pt", image_cache=cache)
-        print(f"trained {m.backbone} {m.image_height}x{m.image_width} on {len(data)} images "
+        print(f"trained {m.backbone} {m.image_height}x{m.image_width} "
+              f"(texture patches: {m.detail_patches} from {key_hw[0]}x{key_hw[1]}) on {len(data)} images "
               f"({len(data.denominations)} denominations; held out: {', '.join(sorted(held)) or 'none'}) "
               f"in {time.perf_counter() - t:.0f} s, {len(result.history)} epochs (best {result.best_epoch})")
 
         refs = [r for r in result.train_records + result.val_records if r.is_genuine]
         all_paths = [r.path for r in refs] + [r.path for r in test.records]
-        todo = [p for p in all_paths if (str(p), m.image_height, m.image_width) not in cache]
+        todo = [p for p in all_paths if (str(p), *key_hw) not in cache]
         images, _ = prepare_paths(todo, m)
         for p, im in zip(todo, images):
-            cache[(str(p), m.image_height, m.image_width)] = im
-        ok = [r for r in test.records if cache.get((str(r.path), m.image_height, m.image_width)) is not None]
-        ref_img = np.stack([cache[(str(r.path), m.image_height, m.image_width)] for r in refs])
-        test_img = np.stack([cache[(str(r.path), m.image_height, m.image_width)] for r in ok])
+            cache[(str(p), *key_hw)] = im
+        ok = [r for r in test.records if cache.get((str(r.path), *key_hw)) is not None]
+        ref_img = np.stack([cache[(str(r.path), *key_hw)] for r in refs])
+        test_img = np.stack([cache[(str(r.path), *key_hw)] for r in ok])
+
+        def global_size(x: np.ndarray) -> np.ndarray:  # ImageNet features at the network's global input size
+            return np.stack([_resize(im, m.image_width, m.image_height) for im in x])
 
         imagenet, _ = create_backbone("efficientnet_lite0", weights="imagenet")
         extractors = {
             "learned embedding": lambda x: embed_arrays(result.net, x, m.backbone, normalize=False),
-            "ImageNet features (efficientnet_lite0)": lambda x: embed_arrays(imagenet, x, "efficientnet_lite0", normalize=True),
+            "ImageNet features (efficientnet_lite0)": lambda x: embed_arrays(
+                imagenet, global_size(x), "efficientnet_lite0", normalize=True
+            ),
         }
         rng = random.Random(0)
         shots: list[int] = []

@@ -28,11 +28,11 @@ import torch
 
 def throughput(backbone: str, steps: int, threads: int) -> tuple[float, float]:
     """(training images/second, CPU seconds per image) for one backbone at the default settings."""
-    from banknote_guard.model.augment import augment_batch
+    from banknote_guard.model.augment import augment_batch, augment_two_views
     from banknote_guard.model.config import TrainConfig
     from banknote_guard.model.losses import create_loss
     from banknote_guard.model.network import EmbeddingNet
-    from banknote_guard.model.preprocess import normalize_tensor
+    from banknote_guard.model.preprocess import normalize_tensor, prepared_size
 
     torch.set_num_threads(threads)
     config = TrainConfig()
@@ -43,13 +43,17 @@ def throughput(backbone: str, steps: int, threads: int) -> tuple[float, float]:
     opt = torch.optim.AdamW(net.parameters(), lr=config.learning_rate)
     p, k = config.classes_per_batch, config.images_per_class
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 255, (p * k, m.image_height, m.image_width, 3), dtype=np.uint8)
+    images = rng.integers(0, 255, (p * k, *prepared_size(m), 3), dtype=np.uint8)
     labels = torch.arange(p).repeat_interleave(k)
     gen = torch.Generator().manual_seed(0)
 
     def step() -> None:
-        x = normalize_tensor(augment_batch(images, gen), m.backbone)
-        loss = loss_fn(net(x), labels)
+        if net.has_detail:  # as the trainer: texture-safe full view + separately augmented global view
+            full, small = augment_two_views(images, gen, (m.image_height, m.image_width))
+            z = net(normalize_tensor(full, m.backbone), normalize_tensor(small, m.backbone))
+        else:
+            z = net(normalize_tensor(augment_batch(images, gen), m.backbone))
+        loss = loss_fn(z, labels)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -96,6 +100,8 @@ def full_run(dataset: Path | None, threads: int, epochs: int | None) -> None:
         last = result.history[result.best_epoch - 1]
         print(f"dataset: {len(data)} images ({len(result.train_records)} train / {len(result.val_records)} val)")
         print(f"config: {config.model.backbone} {config.model.image_height}x{config.model.image_width}, "
+              f"texture patches {config.model.detail_patches} x {config.model.detail_patch_size} px "
+              f"from {config.model.detail_height}x{config.model.detail_width}, "
               f"dim {config.model.embedding_dim}, {config.loss}, P x K = {config.classes_per_batch} x {config.images_per_class}")
         print(f"read + rectify: {prepare:.1f} s; training: {total - prepare:.1f} s; total {total:.1f} s "
               f"({total / 60:.1f} min; process CPU {cpu:.0f} s)")

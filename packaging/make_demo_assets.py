@@ -78,14 +78,32 @@ def _not_a_note(path: Path, seed: int = 11) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path("/tmp/banknote_guard_demo_assets"))
-    parser.add_argument("--difficulty", default=None, help="generator difficulty (default: the demo's)")
+    parser.add_argument("--difficulty", default="normal", help="generator difficulty (default: normal)")
+    parser.add_argument("--epochs", type=int, default=12, help="training epochs (default 12)")
     parser.add_argument("--assets", type=Path, default=ROOT / "assets")
     args = parser.parse_args(argv)
 
+    from banknote_guard.model.config import ModelConfig, TrainConfig
     from banknote_guard.progress import TerminalProgress
-    from banknote_guard.verify.demo import demo_plan, run_demo
+    from banknote_guard.synth.generator import SynthOptions
+    from banknote_guard.verify.demo import DemoPlan, run_demo
 
-    plan = demo_plan(quick=False, difficulty=args.difficulty)
+    # Larger notes, the product's default network and a longer schedule than `banknote-guard demo`.
+    plan = DemoPlan(
+        synth=SynthOptions(
+            currencies=2,
+            denominations_per_currency=4,
+            genuine_per_denomination=44,
+            counterfeit_per_denomination=28,
+            difficulty=args.difficulty,
+            seed=21,
+            note_width=640,
+            contact_sheet=False,
+        ),
+        train=TrainConfig(model=ModelConfig(), epochs=args.epochs, patience=4, seed=0),
+        held_out_per_currency=1,
+        test_fraction=0.3,
+    )
     summary = run_demo(args.work, plan=plan, progress=TerminalProgress())
     print(summary.format_text())
 

@@ -13,7 +13,7 @@ done in whole pixels (no resampling blur); only the occasional small rotation re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -71,18 +71,7 @@ def augment_batch(
         x = torch.stack([padded[i, :, oy[i] : oy[i] + h, ox[i] : ox[i] + w] for i in range(n)])
 
     # Occasional small rotation / scale (rectification is never perfect).
-    sel = rand(n) < options.affine_p
-    if sel.any():
-        k = int(sel.sum())
-        angle = (rand(k) * 2 - 1) * math.radians(options.max_rotation_deg)
-        scale = 1 + (rand(k) * 2 - 1) * options.max_scale
-        cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-        aspect = w / h
-        theta = torch.zeros(k, 2, 3)
-        theta[:, 0, 0], theta[:, 0, 1] = cos, -sin / aspect
-        theta[:, 1, 0], theta[:, 1, 1] = sin * aspect, cos
-        grid = F.affine_grid(theta, [k, 3, h, w], align_corners=False)
-        x[sel] = F.grid_sample(x[sel], grid, mode="bilinear", padding_mode="border", align_corners=False)
+    x = random_affine(x, generator, options)
 
     # Exposure and white balance.
     brightness = 1 + (rand(n, 1, 1, 1) * 2 - 1) * options.brightness
@@ -99,3 +88,47 @@ def augment_batch(
         sigma = rand(n, 1, 1, 1) * options.noise_sigma * noisy
         x = x + torch.randn(x.shape, generator=generator) * sigma
     return x.clamp_(0.0, 1.0)
+
+
+def random_affine(x: torch.Tensor, generator: torch.Generator, options: AugmentOptions = AugmentOptions()) -> torch.Tensor:
+    """Small random rotation / scale of a share ``options.affine_p`` of a float batch (N, 3, H, W).
+
+    This resamples (bilinear), so it is applied to the global view only, never to texture patches.
+    """
+    n, _, h, w = x.shape
+    sel = torch.rand(n, generator=generator) < options.affine_p
+    if sel.any():
+        k = int(sel.sum())
+        angle = (torch.rand(k, generator=generator) * 2 - 1) * math.radians(options.max_rotation_deg)
+        scale = 1 + (torch.rand(k, generator=generator) * 2 - 1) * options.max_scale
+        cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+        aspect = w / h
+        theta = torch.zeros(k, 2, 3)
+        theta[:, 0, 0], theta[:, 0, 1] = cos, -sin / aspect
+        theta[:, 1, 0], theta[:, 1, 1] = sin * aspect, cos
+        grid = F.affine_grid(theta, [k, 3, h, w], align_corners=False)
+        x = x.clone()
+        x[sel] = F.grid_sample(x[sel], grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return x
+
+
+def augment_two_views(
+    images: np.ndarray,
+    generator: torch.Generator,
+    global_size: tuple[int, int],
+    options: AugmentOptions = AugmentOptions(),
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Augment detail-resolution notes for a network with a texture branch.
+
+    The full-resolution image gets only changes that keep texture intact (180-degree turns, whole-pixel
+    shifts, exposure, white balance, a little sensor noise: no resampling blur); the global view is
+    area-downscaled from it and then also gets the occasional small rotation / scale.
+
+    Returns:
+        ``(full, global_view)`` float tensors in [0, 1] (not yet normalised): (N, 3, H, W) and
+        (N, 3, *global_size).
+    """
+    full = augment_batch(images, generator, replace(options, affine_p=0.0))
+    small = F.adaptive_avg_pool2d(full, global_size) if tuple(full.shape[-2:]) != tuple(global_size) else full
+    return full, random_affine(small, generator, options).clamp_(0.0, 1.0)
+

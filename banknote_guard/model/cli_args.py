@@ -17,6 +17,7 @@ from banknote_guard.model.config import ModelConfig, TrainConfig
 
 
 def _help(cls: type, name: str) -> str:
+    name = {"detail_size": "detail_width"}.get(name, name)
     for f in fields(cls):
         if f.name == name:
             return str(f.metadata.get("help", ""))
@@ -54,6 +55,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                    help="Do not L2-normalise embeddings.")
     add("--image-size", ModelConfig, "image_size", f"{m.image_height}x{m.image_width}", type=parse_image_size,
         metavar="HxW")
+    add("--detail-patches", ModelConfig, "detail_patches", m.detail_patches, type=int, metavar="N")
+    add("--detail-size", ModelConfig, "detail_size", f"{m.detail_height}x{m.detail_width}", type=parse_image_size,
+        metavar="HxW")
+    add("--detail-patch-size", ModelConfig, "detail_patch_size", m.detail_patch_size, type=int, metavar="PX")
     add("--epochs", TrainConfig, "epochs", t.epochs, type=int)
     add("--classes-per-batch", TrainConfig, "classes_per_batch", t.classes_per_batch, type=int, metavar="P")
     add("--images-per-class", TrainConfig, "images_per_class", t.images_per_class, type=int, metavar="K")
@@ -79,6 +84,8 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         key = name[3:]
         if key == "image_size":
             config.model.image_height, config.model.image_width = value
+        elif key == "detail_size":
+            config.model.detail_height, config.model.detail_width = value
         elif key in model_fields:
             setattr(config.model, key, value)
         elif hasattr(config, key):

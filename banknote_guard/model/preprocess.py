@@ -9,6 +9,13 @@ set 128 x 256 validated better than 96 x 192 (val AUC 0.68 vs 0.65 after 3 epoch
 CNN still trains a ~1,000-image set in minutes on two cores (about 30 ms of CPU per training image
 versus 12 ms at 96 x 192). Downscaling uses area averaging, which keeps the *statistics* of fine
 texture (grain shows as a different local grey level and noise) instead of aliasing them away.
+
+Texture branch. With ``ModelConfig.detail_patches > 0`` the prepared note is kept at the higher
+``detail_height`` x ``detail_width`` resolution (default 256 x 512, about 3.4 px/mm, close to the
+capture's own resolution of a note ~640 px wide), so that 1-2 px cues (inkjet halftone dots, toner
+speckle, softened fine lines) survive. The network itself downsamples that image (area averaging, in
+:class:`~banknote_guard.model.network.EmbeddingNet`) for its global view and cuts the texture patches
+from the full-resolution one. :func:`prepared_size` gives the size of a prepared note.
 """
 
 from __future__ import annotations
@@ -44,14 +51,22 @@ def _as_rgb_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def prepared_size(config: ModelConfig) -> tuple[int, int]:
+    """(height, width) of a note as :func:`prepare_image` returns it: the texture branch's resolution
+    when the network has one, else the network's input size."""
+    if getattr(config, "detail_patches", 0) > 0:
+        return int(config.detail_height), int(config.detail_width)
+    return int(config.image_height), int(config.image_width)
+
+
 def rectify_for_network(rgb: np.ndarray, config: ModelConfig) -> tuple[np.ndarray, bool]:
-    """Rectified note at an intermediate resolution (twice the input width) and whether it was found."""
+    """Rectified note at an intermediate resolution (at least twice the input width) and whether it was found."""
     try:
         from banknote_guard.data.rectify import rectify_note
     except ImportError:  # the note finder is optional for plain, already-cropped scans
         rectify_note = None  # type: ignore[assignment]
     if rectify_note is not None:
-        note = rectify_note(rgb, out_width=max(2 * config.image_width, 256))
+        note = rectify_note(rgb, out_width=max(2 * config.image_width, 256, prepared_size(config)[1]))
         return _as_rgb_uint8(note.image), bool(note.found)
     return rgb, False
 
@@ -64,19 +79,22 @@ def prepare_image(rgb: np.ndarray, config: ModelConfig) -> tuple[np.ndarray, boo
         config: gives the input size.
 
     Returns:
-        ``(note, note_found)``: the upright note as (image_height, image_width, 3) uint8 RGB, and
-        whether the note's outline was found (False: the whole image was used).
+        ``(note, note_found)``: the upright note as (H, W, 3) uint8 RGB with (H, W) =
+        :func:`prepared_size` (``detail_height`` x ``detail_width`` with the texture branch, else
+        ``image_height`` x ``image_width``), and whether the note's outline was found (False: the
+        whole image was used).
     """
     rgb = _as_rgb_uint8(rgb)
     note, found = rectify_for_network(rgb, config)
     if note.shape[0] > note.shape[1] and config.image_width > config.image_height:
         note = np.ascontiguousarray(np.rot90(note))  # a portrait crop of a landscape note
-    return _resize(note, config.image_width, config.image_height), found
+    h, w = prepared_size(config)
+    return _resize(note, w, h), found
 
 
 def load_and_prepare(path: str | Path, config: ModelConfig) -> tuple[np.ndarray, bool]:
     """Read an image file and :func:`prepare_image` it; raises ImageLoadError for unreadable files."""
-    return prepare_image(load_rgb(path, max_side=max(1600, 4 * config.image_width)), config)
+    return prepare_image(load_rgb(path, max_side=max(1600, 4 * config.image_width, 2 * prepared_size(config)[1])), config)
 
 
 def load_rgb(path: str | Path, max_side: int | None = None) -> np.ndarray:
@@ -106,10 +124,11 @@ def load_rgb(path: str | Path, max_side: int | None = None) -> np.ndarray:
 def to_tensor(batch: Sequence[np.ndarray] | np.ndarray, config: ModelConfig) -> torch.Tensor:
     """Stack (H, W, 3) uint8 notes into a normalised float (N, 3, H, W) tensor.
 
-    Images of another size are resized to the input size first. The normalisation is the one the
-    backbone's weights expect (:func:`~banknote_guard.model.backbones.backbone_normalization`).
+    Images of another size are resized to the input size (:func:`prepared_size`) first. The
+    normalisation is the one the backbone's weights expect
+    (:func:`~banknote_guard.model.backbones.backbone_normalization`).
     """
-    h, w = config.image_height, config.image_width
+    h, w = prepared_size(config)
     if isinstance(batch, np.ndarray) and batch.ndim == 4 and batch.shape[1:3] == (h, w):
         arr = batch
     else:

@@ -40,12 +40,12 @@ import torch
 from banknote_guard.data.records import Dataset, ImageRecord
 from banknote_guard.errors import CancelledError, ModelFileError, ParameterError, parameter_error
 from banknote_guard.fileio import atomic_path
-from banknote_guard.model.augment import augment_batch
+from banknote_guard.model.augment import augment_batch, augment_two_views
 from banknote_guard.model.config import ModelConfig, TrainConfig
 from banknote_guard.model.embedder import prepare_paths
 from banknote_guard.model.losses import create_loss
 from banknote_guard.model.network import EmbeddingNet, validate_model_config
-from banknote_guard.model.preprocess import normalize_tensor, to_tensor
+from banknote_guard.model.preprocess import normalize_tensor, prepared_size, to_tensor
 from banknote_guard.model.sampler import PKSampler, training_key
 from banknote_guard.model.split import split_records
 from banknote_guard.model.validation import verification_metrics
@@ -77,7 +77,8 @@ class TrainResult:
         seconds: wall time of this call.
         images_per_second: training throughput (forward + backward, augmentation included).
         failures: (path, message) of images that could not be read.
-        train_images, val_images: the prepared notes, (N, H, W, 3) uint8 aligned with
+        train_images, val_images: the prepared notes, (N, H, W, 3) uint8 (H, W:
+            :func:`~banknote_guard.model.preprocess.prepared_size`) aligned with
             ``train_records`` / ``val_records``, so that callers can embed them without reading the
             files again.
     """
@@ -272,7 +273,8 @@ def train(
             ``split_records(dataset.records, config.val_fraction, config.seed)``.
         progress: receives "prepare" reports while images are read, then "train" reports per step.
         cancel: checked between steps.
-        image_cache: optional dict ``(str(path), height, width) -> prepared note`` that is read and
+        image_cache: optional dict ``(str(path), height, width) -> prepared note`` (height and width:
+            :func:`~banknote_guard.model.preprocess.prepared_size`) that is read and
             filled, so that a caller that embeds the same files afterwards (gallery, calibration)
             or trains again does not decode and rectify them a second time.
 
@@ -306,7 +308,7 @@ def _prepare(
     cancel: CancelToken | None,
     cache: dict[tuple[str, int, int], np.ndarray] | None,
 ) -> tuple[list[ImageRecord], np.ndarray, list[tuple[Path, str]]]:
-    h, w = config.model.image_height, config.model.image_width
+    h, w = prepared_size(config.model)
     cache = {} if cache is None else cache
     todo = [r.path for r in records if (str(r.path), h, w) not in cache]
     loaded, failures = prepare_paths(todo, config.model, progress=progress, cancel=cancel)
@@ -426,13 +428,20 @@ def _train(
                 cancelled = True
                 break
             t = time.monotonic()
-            if config.augment:
+            g: torch.Tensor | None = None
+            if config.augment and net.has_detail:
+                full, g = augment_two_views(
+                    train_images[batch], generator, (config.model.image_height, config.model.image_width)
+                )
+                x = normalize_tensor(full, config.model.backbone)
+                g = normalize_tensor(g, config.model.backbone).to(device, non_blocking=True)
+            elif config.augment:
                 x = normalize_tensor(augment_batch(train_images[batch], generator), config.model.backbone)
             else:
                 x = to_tensor(train_images[batch], config.model)
             x, y = x.to(device, non_blocking=True), labels[batch].to(device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                z = net(x)
+                z = net(x, g)
             loss = loss_fn(z.float(), y)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

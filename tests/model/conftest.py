@@ -68,7 +68,10 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
 def tiny_train_config(**changes: object) -> TrainConfig:
     """A configuration that trains in a few seconds on the tiny dataset."""
     config = TrainConfig(
-        model=ModelConfig(backbone="small_cnn", embedding_dim=16, image_height=32, image_width=64),
+        model=ModelConfig(
+            backbone="small_cnn", embedding_dim=16, image_height=32, image_width=64,
+            detail_patches=4, detail_height=40, detail_width=80, detail_patch_size=16, detail_dim=8,
+        ),
         epochs=4,
         classes_per_batch=4,
         images_per_class=4,

@@ -27,11 +27,13 @@ def test_every_flag_reaches_its_field() -> None:
         "--image-size", "64x128", "--epochs", "3", "--classes-per-batch", "6", "--images-per-class", "3",
         "--lr", "0.01", "--weight-decay", "0.001", "--seed", "7", "--threads", "2", "--patience", "2",
         "--val-fraction", "0.3", "--no-augment", "--split-sides",
+        "--detail-patches", "4", "--detail-size", "128x256", "--detail-patch-size", "32",
     )
     assert (config.loss, config.margin, config.margin2, config.adaptive_margin, config.mining) == ("triplet", 0.5, 0.1, True, "all")
     m = config.model
     assert (m.backbone, m.embedding_dim, m.distance, m.normalize, m.image_height, m.image_width) == ("resnet18", 32, "cosine", False, 64, 128)
     assert config.pretrained and not config.augment and config.split_sides
+    assert (m.detail_patches, m.detail_height, m.detail_width, m.detail_patch_size) == (4, 128, 256, 32)
     assert (config.epochs, config.classes_per_batch, config.images_per_class) == (3, 6, 3)
     assert (config.learning_rate, config.weight_decay, config.seed, config.num_threads) == (0.01, 0.001, 7, 2)
     assert (config.patience, config.val_fraction) == (2, 0.3)

@@ -15,7 +15,7 @@ from banknote_guard.model.embedder import Embedder
 from banknote_guard.model.network import EmbeddingNet
 from banknote_guard.model.preprocess import load_and_prepare, prepare_image, to_tensor
 
-CONFIG = ModelConfig(backbone="small_cnn", embedding_dim=8, image_height=32, image_width=64)
+CONFIG = ModelConfig(backbone="small_cnn", embedding_dim=8, image_height=32, image_width=64, detail_patches=0)
 
 
 def test_prepare_image_finds_a_note_on_a_scanner_lid() -> None:
