@@ -38,6 +38,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("training")
 
     def add(flag: str, cls: type, name: str, default: Any, **kw: Any) -> None:
+        if "metavar" not in kw and "choices" not in kw:
+            kw["metavar"] = {int: "N", float: "X"}.get(kw.get("type"), "VALUE")  # type: ignore[arg-type]
         g.add_argument(flag, dest=f"tc_{name}", default=None, help=f"{_help(cls, name)} (default: {default})", **kw)
 
     add("--loss", TrainConfig, "loss", t.loss, choices=["quadruplet", "triplet", "contrastive"])
