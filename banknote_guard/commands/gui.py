@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from typing import Any
+
+from banknote_guard.errors import BanknoteGuardError
 
 
 def register(subparsers: Any) -> None:
@@ -22,8 +26,27 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def check_display(environ: dict[str, str] | None = None, platform: str | None = None) -> None:
+    """Raise a readable error when Qt would find no screen to open a window on (Linux without X or Wayland).
+
+    Without this check Qt aborts the process with a core dump and a message about platform plugins.
+    """
+    env = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return
+    raise BanknoteGuardError(
+        "No display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the desktop application cannot "
+        "open a window. On a machine without a screen run 'banknote-guard demo' for the headless pipeline, "
+        "or take a picture of the window with QT_QPA_PLATFORM=offscreen banknote-guard gui --screenshot OUT.png."
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the application and return its exit code."""
+    check_display()
     from banknote_guard.gui.app import run as run_app
 
     return run_app(args.model, args.dataset, args.screenshot, args.page, args.samples, args.size)
