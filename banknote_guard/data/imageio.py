@@ -10,6 +10,7 @@ into a silent black image.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -88,23 +89,17 @@ def load_image(
     return load_image_with_size(path, max_pixels=max_pixels, max_side=max_side)[0]
 
 
-def load_image_with_size(
-    path: str | Path,
-    *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_side: int | None = None,
-) -> tuple[np.ndarray, tuple[int, int]]:
-    """Like :func:`load_image`, and also return the full upright size ``(width, height)`` of the file."""
-    _check_limits(max_pixels, max_side, "load_image")
-    path = Path(path)
+
+@contextlib.contextmanager
+def _open_image_file(path: Path) -> Iterator[IO[bytes]]:
+    """Open a non-empty regular file for reading; every OS failure becomes an :class:`ImageLoadError`."""
     try:
         if path.is_dir():
             raise ImageLoadError(path, "is a directory, not an image file")
         with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size == 0:
+            if os.fstat(fh.fileno()).st_size == 0:
                 raise ImageLoadError(path, "the file is empty (zero bytes)")
-            return _decode(fh, path, max_pixels, max_side)
+            yield fh
     except FileNotFoundError:
         raise ImageLoadError(path, "file not found") from None
     except IsADirectoryError:
@@ -115,6 +110,18 @@ def load_image_with_size(
         raise
     except OSError as exc:
         raise ImageLoadError(path, f"could not be read ({exc.strerror or exc})") from None
+
+def load_image_with_size(
+    path: str | Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int | None = None,
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Like :func:`load_image`, and also return the full upright size ``(width, height)`` of the file."""
+    _check_limits(max_pixels, max_side, "load_image")
+    path = Path(path)
+    with _open_image_file(path) as fh:
+        return _decode(fh, path, max_pixels, max_side)
 
 
 def decode_image_bytes(
@@ -162,22 +169,8 @@ def read_image_size(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -
         ImageLoadError: as :func:`load_image`, except that damage after the header goes unnoticed.
     """
     path = Path(path)
-    try:
-        if path.is_dir():
-            raise ImageLoadError(path, "is a directory, not an image file")
-        with open(path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size == 0:
-                raise ImageLoadError(path, "the file is empty (zero bytes)")
-            with _open_pil(fh, path, max_pixels) as im:
-                return _upright_size(im)
-    except FileNotFoundError:
-        raise ImageLoadError(path, "file not found") from None
-    except PermissionError:
-        raise ImageLoadError(path, "permission denied") from None
-    except ImageLoadError:
-        raise
-    except OSError as exc:
-        raise ImageLoadError(path, f"could not be read ({exc.strerror or exc})") from None
+    with _open_image_file(path) as fh, _open_pil(fh, path, max_pixels) as im:
+        return _upright_size(im)
 
 
 def save_image(path: str | Path, rgb: np.ndarray, *, quality: int = 92) -> None:
