@@ -82,7 +82,8 @@ def demo_plan(quick: bool = False, difficulty: str | None = None) -> DemoPlan:
     """The demo's settings: ``quick`` is a tiny run for tests (well under a minute on 2 cores).
 
     The default fits a few minutes on two CPU cores: 3 currencies x 4 denominations (one held out per
-    currency), the generator's "hard" setting, a small CNN on 64 x 128 pixel notes.
+    currency), the generator's "hard" setting, the product's default network (``ModelConfig()``) with
+    early stopping.
     """
     from banknote_guard.model.config import ModelConfig, TrainConfig
     from banknote_guard.synth.generator import SynthOptions
@@ -118,12 +119,7 @@ def demo_plan(quick: bool = False, difficulty: str | None = None) -> DemoPlan:
         note_width=480,
         contact_sheet=False,
     )
-    train = TrainConfig(
-        model=ModelConfig(embedding_dim=64, image_height=64, image_width=128),
-        epochs=8,
-        patience=3,
-        seed=0,
-    )
+    train = TrainConfig(model=ModelConfig(), epochs=20, patience=6, seed=0)
     return DemoPlan(synth=synth, train=train, held_out_per_currency=1, test_fraction=0.3)
 
 
