@@ -17,13 +17,18 @@ def register(subparsers: Any) -> None:
         help="open the desktop application",
         description="Open the desktop application. With --screenshot, save a picture of one page and exit.",
     )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``banknote-guard gui``, shared with the ``banknote-guard-gui`` launcher (gui/app.py)."""
     parser.add_argument("--model", metavar="PATH", help="open this model file instead of the one in the settings")
     parser.add_argument("--dataset", metavar="DIR", help="open this dataset folder on the Datasets page")
     parser.add_argument("--screenshot", metavar="OUT.png", help="save a picture of the window once work has finished, then exit")
     parser.add_argument("--page", default="verify", help="page to show: datasets, training, enrollment, verify, settings, ...")
     parser.add_argument("--samples", action="store_true", help="verify the bundled sample notes at start (Verify page)")
     parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT (default 1280x800)")
-    parser.set_defaults(func=run)
 
 
 def check_display(environ: dict[str, str] | None = None, platform: str | None = None) -> None:

@@ -94,16 +94,6 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``banknote-guard gui`` (shared with :func:`main`)."""
-    parser.add_argument("--model", metavar="PATH", help="open this model file instead of the one in the settings")
-    parser.add_argument("--dataset", metavar="DIR", help="open this dataset folder on the Datasets page")
-    parser.add_argument("--screenshot", metavar="OUT.png", help="save a picture of the window once work has finished, then exit")
-    parser.add_argument("--page", default="verify", help="page to show: datasets, training, enrollment, verify, settings, ...")
-    parser.add_argument("--samples", action="store_true", help="verify the bundled sample notes at start (Verify page)")
-    parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT (default 1280x800)")
-
-
 def run(
     model: str | None = None,
     dataset: str | None = None,
@@ -175,6 +165,8 @@ def _schedule_screenshot(app: QApplication, window, out: Path, samples: bool) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``banknote-guard-gui`` launcher; the same options as ``banknote-guard gui``."""
+    from banknote_guard.commands.gui import add_arguments
+
     parser = argparse.ArgumentParser(prog="banknote-guard-gui", description="The Banknote Guard desktop application.")
     add_arguments(parser)
     args = parser.parse_args(list(argv) if argv is not None else None)
