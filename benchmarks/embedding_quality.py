@@ -1,7 +1,7 @@
 """Does the learned embedding separate genuine from counterfeit notes better than ImageNet features?
 
 Run:  .venv/bin/python benchmarks/embedding_quality.py [--threads 2] [--train DIR --test DIR]
-                                                        [--holdout 1] [--epochs N]
+                                                        [--holdout 1] [--epochs N] [--set FIELD=VALUE ...]
 
 1. Data: a hard synthetic training set (2 currencies x 4 denominations, 80 genuine + 40 counterfeit
    each) and a separately generated test set (other seed, 40 + 20 each), unless --train/--test give
@@ -63,6 +63,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--shots", type=int, default=5)
     parser.add_argument("--detail-patches", type=int, help="texture patches per note (0: global view only)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a TrainConfig or ModelConfig field, e.g. --set backbone=efficientnet_lite0 "
+                        "--set pretrained=true --set learning_rate=3e-4 (repeatable)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -89,6 +92,19 @@ def main() -> None:
             config.epochs = args.epochs
         if args.detail_patches is not None:
             config.model.detail_patches = args.detail_patches
+        for item in args.set:
+            key, _, value = item.partition("=")
+            target = config.model if hasattr(config.model, key) else config
+            if not hasattr(target, key):
+                parser.error(f"--set {item}: no TrainConfig or ModelConfig field {key!r}")
+            current = getattr(target, key)
+            if isinstance(current, bool):
+                parsed: object = value.lower() in ("1", "true", "yes")
+            elif current is None:
+                parsed = int(value)
+            else:
+                parsed = type(current)(value)
+            setattr(target, key, parsed)
         m = config.model
         from banknote_guard.model.preprocess import _resize, prepared_size
 

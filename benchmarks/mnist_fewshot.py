@@ -184,10 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     train_mask = np.zeros(len(labels), dtype=bool)
     for d in TRAIN_DIGITS:
         train_mask[np.flatnonzero(labels == d)[:per_digit]] = True
-    model = ModelConfig(embedding_dim=args.embedding_dim, image_height=side, image_width=side)
+    model = ModelConfig(backbone="small_cnn", embedding_dim=args.embedding_dim, image_height=side, image_width=side)
     if hasattr(model, "detail_patches"):
         model.detail_patches = 0  # no print texture on a digit: the global view only
-    config = TrainConfig(model=model, loss=args.loss, epochs=epochs, classes_per_batch=5, images_per_class=8,
+    config = TrainConfig(model=model, pretrained=False, steps_per_epoch=0, loss=args.loss, epochs=epochs, classes_per_batch=5, images_per_class=8,
                          augment=False, val_fraction=0.1, patience=4, seed=args.seed, num_threads=args.threads)
     with tempfile.TemporaryDirectory(prefix="mnist_fewshot_") as tmp:
         root = Path(tmp) / "DATASET"

@@ -8,7 +8,7 @@ Protocol (every figure on notes the network never saw in training):
    Default: 3 currencies x 4 denominations, 40 genuine + 28 counterfeit images each (4 per method).
 2. Per currency, hold one denomination out of training entirely; of the other denominations keep 30%
    of the genuine notes and 30% of the counterfeits (spread over all methods) back as the test split.
-3. Run "all methods": train (TrainConfig defaults, input 64 x 128 unless --image-size) on the
+3. Run "all methods": train (TrainConfig defaults unless --image-size / --epochs) on the
    training split, enroll each held-out denomination from 5 genuine images (no retraining), verify
    and evaluate the test split (trained and enrolled denominations).
 4. Run "leave-methods-out": the same, but the training split has no counterfeits made with
@@ -44,18 +44,18 @@ def _plan(args: argparse.Namespace) -> tuple[Any, Any]:
         synth = SynthOptions(currencies=2, denominations_per_currency=3, genuine_per_denomination=20,
                              counterfeit_per_denomination=14, difficulty=args.difficulty, seed=args.seed,
                              note_width=320, contact_sheet=False)
-        train = TrainConfig(model=ModelConfig(embedding_dim=32, image_height=48, image_width=96),
+        train = TrainConfig(model=ModelConfig(backbone="small_cnn", embedding_dim=32, image_height=48, image_width=96),
+                            pretrained=False, steps_per_epoch=0,
                             epochs=args.epochs or 2, classes_per_batch=4, images_per_class=4, patience=2,
                             seed=args.seed, num_threads=args.threads)
     else:
         synth = SynthOptions(currencies=args.currencies, denominations_per_currency=4,
                              genuine_per_denomination=args.genuine, counterfeit_per_denomination=args.counterfeit,
                              difficulty=args.difficulty, seed=args.seed, note_width=480, contact_sheet=False)
-        # The engine's default training settings, on a smaller input so that two runs fit in about
+        # The engine's default training settings (the network a user gets): two runs take about
         # half an hour on two CPU cores.
         defaults = TrainConfig()
-        train = replace(defaults, model=replace(defaults.model, image_height=64, image_width=128),
-                        epochs=args.epochs or defaults.epochs, seed=args.seed, num_threads=args.threads)
+        train = replace(defaults, epochs=args.epochs or defaults.epochs, seed=args.seed, num_threads=args.threads)
     if args.image_size:
         h, w = args.image_size
         train = replace(train, model=replace(train.model, image_height=h, image_width=w))

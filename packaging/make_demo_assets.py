@@ -1,6 +1,6 @@
 """Build the bundled demo model and sample notes in ``assets/``.
 
-    .venv/bin/python packaging/make_demo_assets.py [--work DIR] [--difficulty easy] [--epochs 12]
+    .venv/bin/python packaging/make_demo_assets.py [--work DIR] [--difficulty easy] [--epochs N]
 
 Runs the full demo pipeline (:func:`banknote_guard.verify.demo.run_demo`: synthetic notes, training,
 enrollment of denominations the network never saw, evaluation), then copies
@@ -80,16 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/banknote_guard_demo_assets"))
     # The bundled model shows the workflow on clearly made counterfeits; see benchmarks/ for hard data.
     parser.add_argument("--difficulty", default="easy", help="generator difficulty (default: easy)")
-    parser.add_argument("--epochs", type=int, default=12, help="training epochs (default 12)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the engine's default)")
     parser.add_argument("--assets", type=Path, default=ROOT / "assets")
     args = parser.parse_args(argv)
 
-    from banknote_guard.model.config import ModelConfig, TrainConfig
+    from banknote_guard.model.config import TrainConfig
     from banknote_guard.progress import TerminalProgress
     from banknote_guard.synth.generator import SynthOptions
     from banknote_guard.verify.demo import DemoPlan, run_demo
 
-    # Larger notes, the product's default network and a longer schedule than `banknote-guard demo`.
+    # Larger notes than `banknote-guard demo`, with the product's default network and training schedule.
     plan = DemoPlan(
         synth=SynthOptions(
             currencies=2,
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             note_width=640,
             contact_sheet=False,
         ),
-        train=TrainConfig(model=ModelConfig(), epochs=args.epochs, patience=4, seed=0),
+        train=TrainConfig(epochs=args.epochs or TrainConfig().epochs, seed=0),
         held_out_per_currency=1,
         test_fraction=0.3,
     )

@@ -121,7 +121,8 @@ def test_train_enroll_verify_end_to_end(tmp_path, capsys) -> None:
     held_out = tmp_path / "unseen"
     shutil.move(str(data / currency / "20"), str(held_out / currency / "20"))
     model = tmp_path / "model.bgm"
-    code = main(["train", str(data), "--out", str(model), "--epochs", "2", "--image-size", "32x64",
+    code = main(["train", str(data), "--out", str(model), "--epochs", "2", "--steps-per-epoch", "0",
+                 "--backbone", "small_cnn", "--image-size", "32x64",
                  "--embedding-dim", "16", "--classes-per-batch", "4", "--images-per-class", "4", "--threads", "2",
                  "--far", "0.05"])
     assert code == 0

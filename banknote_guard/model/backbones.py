@@ -328,6 +328,12 @@ def get_backbone_spec(name: str) -> BackboneSpec:
         raise parameter_error("backbone", "create_backbone", "one of " + ", ".join(BACKBONES), name) from None
 
 
+def has_imagenet_weights(name: str) -> bool:
+    """Whether the family ``name`` has ImageNet weights at all (whether they are on this machine is another
+    question: :func:`imagenet_weights_file`). ``small_cnn`` has none."""
+    return name == "efficientnet_lite0" or bool(get_backbone_spec(name).imagenet_files)
+
+
 def backbone_normalization(name: str) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
     """(mean, std) per RGB channel on [0, 1] pixels that the backbone's weights expect."""
     spec = get_backbone_spec(name)

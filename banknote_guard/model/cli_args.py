@@ -50,7 +50,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--mining", TrainConfig, "mining", t.mining, choices=["hard", "semihard", "all"])
     add("--backbone", ModelConfig, "backbone", m.backbone, choices=available_backbones())
     g.add_argument("--pretrained", dest="tc_pretrained", action="store_true", default=None,
-                   help=_help(TrainConfig, "pretrained"))
+                   help=_help(TrainConfig, "pretrained") + f" (default: {'on' if t.pretrained else 'off'})")
+    g.add_argument("--no-pretrained", dest="tc_pretrained", action="store_false", default=None,
+                   help="Start the backbone from random weights instead of ImageNet weights.")
     add("--embedding-dim", ModelConfig, "embedding_dim", m.embedding_dim, type=int)
     add("--distance", ModelConfig, "distance", m.distance, choices=["sqeuclidean", "cosine"])
     g.add_argument("--no-normalize", dest="tc_normalize", action="store_false", default=None,
@@ -62,6 +64,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HxW")
     add("--detail-patch-size", ModelConfig, "detail_patch_size", m.detail_patch_size, type=int, metavar="PX")
     add("--epochs", TrainConfig, "epochs", t.epochs, type=int)
+    add("--steps-per-epoch", TrainConfig, "steps_per_epoch", t.steps_per_epoch, type=int)
     add("--classes-per-batch", TrainConfig, "classes_per_batch", t.classes_per_batch, type=int, metavar="P")
     add("--images-per-class", TrainConfig, "images_per_class", t.images_per_class, type=int, metavar="K")
     add("--lr", TrainConfig, "learning_rate", t.learning_rate, type=float)

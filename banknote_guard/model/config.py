@@ -49,7 +49,11 @@ class ModelConfig:
     gives ``detail_patches = 0``: the old network and input size.
     """
 
-    backbone: str = _f("small_cnn", "Feature extractor: small_cnn (fast on a CPU) or a torchvision family.")
+    backbone: str = _f(
+        "efficientnet_lite0",
+        "Feature extractor: efficientnet_lite0 (default, fine-tuned from the ImageNet weights that ship with the "
+        "application), small_cnn (fast on a CPU, learns from scratch) or a torchvision family.",
+    )
     embedding_dim: int = _f(64, "Length of the embedding vector.")
     normalize: bool = _f(True, "L2-normalise embeddings (points on a sphere).")
     distance: DistanceName = _f("sqeuclidean", "Distance between embeddings: squared Euclidean or cosine.")
@@ -84,7 +88,7 @@ class TrainConfig:
     """Hyper-parameters of one training run."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
-    pretrained: bool = _f(False, "Start from ImageNet weights when the backbone has them on this machine.")
+    pretrained: bool = _f(True, "Start from ImageNet weights (backbones without any, such as small_cnn, start from random weights).")
     loss: LossName = _f("quadruplet", "Metric-learning loss: quadruplet (default), triplet or contrastive.")
     margin: float = _f(0.4, "Margin alpha1 between positive and negative distances.")
     margin2: float = _f(0.2, "Second margin alpha2 of the quadruplet loss (smaller than the first).")
@@ -92,14 +96,17 @@ class TrainConfig:
     mining: Literal["hard", "semihard", "all"] = _f(
         "all", "Which tuples of a batch the loss uses (all: every valid tuple, averaged over the active ones)."
     )
-    epochs: int = _f(20, "Passes over the training set (early stopping may end sooner).")
+    epochs: int = _f(8, "Training epochs; validation, checkpoint and early stopping come after each (it may end sooner).")
+    steps_per_epoch: int = _f(
+        40, "Optimiser steps (batches) per epoch; 0: enough batches to show every training image about once."
+    )
     classes_per_batch: int = _f(8, "P: classes in each batch.")
     images_per_class: int = _f(4, "K: images of each class in each batch.")
-    learning_rate: float = _f(1e-3, "Initial learning rate (AdamW, cosine decay).")
+    learning_rate: float = _f(3e-4, "Initial learning rate (AdamW, warm-up then cosine decay).")
     weight_decay: float = _f(1e-4, "AdamW weight decay.")
     augment: bool = _f(True, "Random capture variation (light, white balance, noise, shifts, small rotations) while training.")
     val_fraction: float = _f(0.2, "Share of each class held out for validation and calibration.")
-    patience: int = _f(6, "Stop after this many epochs without a better validation metric.")
+    patience: int = _f(4, "Stop after this many epochs without a better validation metric.")
     seed: int = _f(0, "Random seed: the same seed and data give the same model.")
     num_threads: int | None = _f(None, "CPU threads for torch (None: all cores).")
     split_sides: bool = _f(
@@ -113,4 +120,5 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known and k != "model"}
+        kwargs.setdefault("steps_per_epoch", 0)  # written before the setting existed: one pass per epoch
         return cls(model=ModelConfig.from_dict(data.get("model", {})), **kwargs)

@@ -22,6 +22,7 @@ deterministic (:func:`patch_grid`).
 
 from __future__ import annotations
 
+import logging
 import math
 
 import torch
@@ -29,8 +30,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from banknote_guard.errors import parameter_error
-from banknote_guard.model.backbones import create_backbone, get_backbone_spec, init_conv_weights, mean_max_pool
+from banknote_guard.model.backbones import (
+    create_backbone,
+    get_backbone_spec,
+    has_imagenet_weights,
+    init_conv_weights,
+    mean_max_pool,
+)
 from banknote_guard.model.config import ModelConfig
+
+log = logging.getLogger(__name__)
 
 #: Share of the note's height / width left out at each border when placing patches (rectification
 #: leaves a little background or a cut edge there).
@@ -154,13 +163,17 @@ class EmbeddingNet(nn.Module):
     Args:
         config: architecture and input size.
         pretrained: start the backbone from its ImageNet weights (raises WeightsUnavailableError when
-            they are not on this machine). Not needed to load a trained state dict.
+            its family has them but they are not on this machine; a family without any, such as
+            ``small_cnn``, starts from random weights). Not needed to load a trained state dict.
     """
 
     def __init__(self, config: ModelConfig, *, pretrained: bool = False) -> None:
         super().__init__()
         validate_model_config(config)
         self.config = config
+        if pretrained and not has_imagenet_weights(config.backbone):
+            log.info("The %s backbone has no ImageNet weights; it starts from random weights.", config.backbone)
+            pretrained = False
         self.backbone, self.feature_dim = create_backbone(config.backbone, "imagenet" if pretrained else None)
         self.detail: PatchCNN | None = None
         head_in = self.feature_dim

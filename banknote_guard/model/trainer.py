@@ -112,6 +112,7 @@ def validate_train_config(config: TrainConfig) -> None:
     validate_model_config(config.model)
     checks: list[tuple[str, bool, str]] = [
         ("epochs", isinstance(config.epochs, int) and config.epochs >= 1, "an integer >= 1"),
+        ("steps_per_epoch", isinstance(config.steps_per_epoch, int) and config.steps_per_epoch >= 0, "an integer >= 0"),
         ("classes_per_batch", isinstance(config.classes_per_batch, int) and config.classes_per_batch >= 2, "an integer >= 2"),
         ("images_per_class", isinstance(config.images_per_class, int) and config.images_per_class >= 2, "an integer >= 2"),
         ("learning_rate", isinstance(config.learning_rate, (int, float)) and 0 < config.learning_rate < 1, "a float in (0, 1)"),
@@ -232,7 +233,8 @@ def _check_resumable(state: dict[str, Any], config: TrainConfig, train_paths: li
     problems = []
     if state["model_config"] != config.model.to_dict():
         problems.append("the network settings differ")
-    old = {k: v for k, v in state["train_config"].items() if k not in RESUMABLE_CHANGES and k != "model"}
+    saved = TrainConfig.from_dict(state["train_config"]).to_dict()  # fields added since take their defaults
+    old = {k: v for k, v in saved.items() if k not in RESUMABLE_CHANGES and k != "model"}
     new = {k: v for k, v in config.to_dict().items() if k not in RESUMABLE_CHANGES and k != "model"}
     changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     if changed:
@@ -348,7 +350,10 @@ def _train(
             f"(found {len(class_ids)} among {len(train_records)} readable training images)."
         )
     labels = torch.tensor([class_ids[k] for k in keys], dtype=torch.long)
-    sampler = PKSampler(keys, config.classes_per_batch, config.images_per_class, seed=config.seed)
+    sampler = PKSampler(
+        keys, config.classes_per_batch, config.images_per_class, seed=config.seed,
+        batches_per_epoch=config.steps_per_epoch or None,
+    )
     steps_per_epoch = len(sampler)
     total_steps = steps_per_epoch * config.epochs
     ref_idx = _reference_indices(train_records, config.seed)

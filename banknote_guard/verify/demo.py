@@ -101,7 +101,9 @@ def demo_plan(quick: bool = False, difficulty: str | None = None) -> DemoPlan:
             contact_sheet=False,
         )
         train = TrainConfig(
-            model=ModelConfig(embedding_dim=32, image_height=48, image_width=96),
+            model=ModelConfig(backbone="small_cnn", embedding_dim=32, image_height=48, image_width=96),
+            pretrained=False,
+            steps_per_epoch=0,
             epochs=2,
             classes_per_batch=4,
             images_per_class=4,
@@ -119,7 +121,7 @@ def demo_plan(quick: bool = False, difficulty: str | None = None) -> DemoPlan:
         note_width=480,
         contact_sheet=False,
     )
-    train = TrainConfig(model=ModelConfig(), epochs=20, patience=6, seed=0)
+    train = TrainConfig(seed=0)
     return DemoPlan(synth=synth, train=train, held_out_per_currency=1, test_fraction=0.3)
 
 
@@ -128,6 +130,24 @@ def demo_plan(quick: bool = False, difficulty: str | None = None) -> DemoPlan:
 
 def _stable_key(record: "ImageRecord") -> str:
     return record.path.name
+
+
+def _spread_over_sides(members: list["ImageRecord"], n: int) -> list["ImageRecord"]:
+    """``n`` of ``members`` taken in turn from each side of the note (as an operator enrolls: both sides).
+
+    Files sorted by name put every back before every front; the first ``n`` would all show one side,
+    and a denomination enrolled from its backs alone calls each of its fronts suspect.
+    """
+    by_side: dict[str, list["ImageRecord"]] = {}
+    for r in members:
+        by_side.setdefault(r.side or "", []).append(r)
+    queues = [list(v) for _, v in sorted(by_side.items())]
+    out: list["ImageRecord"] = []
+    while len(out) < n and any(queues):
+        for q in queues:
+            if q and len(out) < n:
+                out.append(q.pop(0))
+    return out
 
 
 def split_dataset(
@@ -148,7 +168,8 @@ def split_dataset(
 
     Returns:
         ``{"train": [...], "enroll": [...], "test": [...]}``; held-out denominations contribute
-        ``enroll_shots`` genuine images to "enroll" and everything else to "test".
+        ``enroll_shots`` genuine images to "enroll" (alternating between the note's sides when the
+        manifest says them) and everything else to "test".
     """
     held = set(held_out)
     groups: dict[tuple[str, str], list[ImageRecord]] = {}
@@ -159,8 +180,9 @@ def split_dataset(
         if denom in held:
             members = sorted(members, key=_stable_key)
             if label == "genuine":
-                out["enroll"] += members[:enroll_shots]
-                out["test"] += members[enroll_shots:]
+                shots = _spread_over_sides(members, enroll_shots)
+                out["enroll"] += shots
+                out["test"] += [r for r in members if r not in shots]
             else:
                 out["test"] += members
             continue

@@ -252,7 +252,9 @@ def _enroll_one(model: "ModelBundle", denom: str, emb: np.ndarray) -> EnrolledDe
         warning = (
             f"{denom}: k={k} genuine image(s) are too few to calibrate a threshold of its own "
             f"(needs {MIN_OWN_CALIBRATION}); {what}its threshold comes from {source} "
-            f"({threshold:.3g} at {far:.1%} false alarms, method '{method}')."
+            f"({threshold:.3g} at {far:.1%} false alarms, method '{method}'). Enroll both sides of the note, "
+            "captured the way notes will be verified (scanner or camera): a side or a capture the enrollment "
+            "images do not show is likely to be called suspect."
         )
         log.info(warning)
     cal.thresholds[denom] = float(threshold)

@@ -301,7 +301,8 @@ def tiny_config(epochs: int = 2):  # noqa: ANN201
     """A training configuration that trains in seconds on a CPU."""
     from banknote_guard.model.config import ModelConfig, TrainConfig
 
-    return TrainConfig(model=ModelConfig(image_height=32, image_width=64, embedding_dim=16), epochs=epochs,
+    return TrainConfig(model=ModelConfig(backbone="small_cnn", image_height=32, image_width=64, embedding_dim=16),
+                       pretrained=False, steps_per_epoch=0, epochs=epochs,
                        classes_per_batch=3, images_per_class=2, patience=50, num_threads=1)
 
 

@@ -40,7 +40,8 @@ def _check_png(path: Path) -> None:
 def _docs_config():  # noqa: ANN202
     from banknote_guard.model.config import ModelConfig, TrainConfig
 
-    return TrainConfig(model=ModelConfig(image_height=64, image_width=128, embedding_dim=32), epochs=10,
+    return TrainConfig(model=ModelConfig(backbone="small_cnn", image_height=64, image_width=128, embedding_dim=32),
+                       pretrained=False, steps_per_epoch=0, epochs=10,
                        classes_per_batch=3, images_per_class=4, patience=50)
 
 

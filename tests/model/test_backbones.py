@@ -134,6 +134,25 @@ def test_embedding_net_pretrained_lite0() -> None:
     assert net.feature_dim == 1280
 
 
+def test_pretrained_is_ignored_by_a_family_without_imagenet_weights(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """The default asks for ImageNet weights; a user who picks small_cnn still trains (from random weights),
+    while a family that has weights but not on this machine is a clear error, never a download."""
+    from banknote_guard.errors import WeightsUnavailableError
+    from banknote_guard.model.backbones import has_imagenet_weights
+
+    assert not has_imagenet_weights("small_cnn") and has_imagenet_weights("efficientnet_lite0")
+    assert has_imagenet_weights("resnet18")
+    config = ModelConfig(backbone="small_cnn", embedding_dim=8, image_height=32, image_width=64)
+    torch.manual_seed(0)
+    a = EmbeddingNet(config, pretrained=True)
+    torch.manual_seed(0)
+    b = EmbeddingNet(config)
+    assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache
+    with pytest.raises(WeightsUnavailableError, match="nothing is downloaded"):
+        EmbeddingNet(ModelConfig(backbone="resnet18", embedding_dim=8, image_height=32, image_width=64), pretrained=True)
+
+
 def test_embedding_net_rejects_bad_config() -> None:
     with pytest.raises(ParameterError, match="embedding_dim"):
         EmbeddingNet(ModelConfig(embedding_dim=0))

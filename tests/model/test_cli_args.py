@@ -24,7 +24,8 @@ def test_every_flag_reaches_its_field() -> None:
     config = parse(
         "--loss", "triplet", "--margin", "0.5", "--margin2", "0.1", "--adaptive-margin", "--mining", "all",
         "--backbone", "resnet18", "--pretrained", "--embedding-dim", "32", "--distance", "cosine", "--no-normalize",
-        "--image-size", "64x128", "--epochs", "3", "--classes-per-batch", "6", "--images-per-class", "3",
+        "--image-size", "64x128", "--epochs", "3", "--steps-per-epoch", "5", "--classes-per-batch", "6",
+        "--images-per-class", "3",
         "--lr", "0.01", "--weight-decay", "0.001", "--seed", "7", "--threads", "2", "--patience", "2",
         "--val-fraction", "0.3", "--no-augment", "--split-sides",
         "--detail-patches", "4", "--detail-size", "128x256", "--detail-patch-size", "32",
@@ -34,7 +35,8 @@ def test_every_flag_reaches_its_field() -> None:
     assert (m.backbone, m.embedding_dim, m.distance, m.normalize, m.image_height, m.image_width) == ("resnet18", 32, "cosine", False, 64, 128)
     assert config.pretrained and not config.augment and config.split_sides
     assert (m.detail_patches, m.detail_height, m.detail_width, m.detail_patch_size) == (4, 128, 256, 32)
-    assert (config.epochs, config.classes_per_batch, config.images_per_class) == (3, 6, 3)
+    assert (config.epochs, config.steps_per_epoch, config.classes_per_batch, config.images_per_class) == (3, 5, 6, 3)
+    assert not parse("--no-pretrained").pretrained and parse().pretrained
     assert (config.learning_rate, config.weight_decay, config.seed, config.num_threads) == (0.01, 0.001, 7, 2)
     assert (config.patience, config.val_fraction) == (2, 0.3)
 

@@ -19,7 +19,7 @@ from banknote_guard.model.preprocess import load_and_prepare, prepare_image, pre
 from banknote_guard.model.trainer import train
 
 SMALL = ModelConfig(
-    embedding_dim=8, image_height=32, image_width=64,
+    backbone="small_cnn", embedding_dim=8, image_height=32, image_width=64,
     detail_patches=6, detail_height=64, detail_width=128, detail_patch_size=16, detail_dim=8,
 )
 

@@ -202,3 +202,24 @@ def test_lr_schedule_warms_up_then_decays() -> None:
 def test_catch_rate_at_false_alarm() -> None:
     genuine = np.arange(100, dtype=float)  # 1 % false alarm: threshold at 98
     assert catch_rate_at(genuine, np.array([98.5, 99.5, 50.0, 120.0]), 0.01) == pytest.approx(0.75)
+
+
+def test_steps_per_epoch_sets_the_batches_of_an_epoch(make_config: ConfigFactory, tiny_dataset: Dataset, tmp_path: Path) -> None:
+    reports: list[Progress] = []
+    config = make_config(epochs=2, steps_per_epoch=3)
+    result = train(tiny_dataset, config, checkpoint_path=tmp_path / "c.ckpt", progress=reports.append)
+    steps = [p for p in reports if p.stage == "train" and p.total]
+    assert steps and steps[-1].total == 2 * 3
+    assert len(result.history) == 2
+    with pytest.raises(ParameterError, match="steps_per_epoch"):
+        train(tiny_dataset, make_config(steps_per_epoch=-1), checkpoint_path=tmp_path / "d.ckpt")
+
+
+def test_resume_accepts_a_checkpoint_written_before_a_setting_existed(make_config: ConfigFactory, tiny_dataset: Dataset, tmp_path: Path) -> None:
+    ckpt = tmp_path / "old.ckpt"
+    train(tiny_dataset, make_config(epochs=1), checkpoint_path=ckpt)
+    state = torch.load(ckpt, weights_only=True)
+    del state["train_config"]["steps_per_epoch"]  # as written by an older version
+    torch.save(state, ckpt)
+    result = train(tiny_dataset, make_config(epochs=2), checkpoint_path=ckpt, resume=True)
+    assert len(result.history) == 2

@@ -155,3 +155,20 @@ def test_demo_stops_when_cancelled(tmp_path: Path) -> None:
         run_demo(tmp_path / "demo", quick=True, progress=progress, cancel=token)
     assert set(stages) == {"synth"}
     assert not (tmp_path / "demo" / "model.bgm").exists()
+
+
+def test_enrollment_notes_show_both_sides_of_the_note(tmp_path: Path) -> None:
+    """Sorted names put every back before every front; five backs alone would make each front "suspect"."""
+    records = [
+        ImageRecord(tmp_path / "AAA" / "20" / "genuine" / f"AAA_20_{side}_g{i:02d}.png", "AAA", "20", "genuine", side=side)
+        for side in ("back", "front")
+        for i in range(6)
+    ]
+    records += [ImageRecord(tmp_path / "AAA" / "5" / "genuine" / f"g{i:02d}.png", "AAA", "5", "genuine") for i in range(6)]
+    parts = split_dataset(Dataset(tmp_path, records), held_out=["AAA/20"], test_fraction=0.3, enroll_shots=5)
+    sides = [r.side for r in parts["enroll"]]
+    assert len(sides) == 5 and sides.count("front") >= 2 and sides.count("back") >= 2
+    held = [r for r in records if r.denom_id == "AAA/20"]
+    assert sorted(r.path for r in parts["enroll"] + [r for r in parts["test"] if r.denom_id == "AAA/20"]) == sorted(
+        r.path for r in held
+    )

@@ -168,7 +168,7 @@ def tiny_setup(tmp_path_factory: pytest.TempPathFactory):
                                         counterfeit_per_denomination=4, note_width=200, jobs=1, contact_sheet=False,
                                         seed=3, methods=("inkjet", "laser")))
     torch.manual_seed(0)
-    config = ModelConfig(embedding_dim=16, image_height=32, image_width=64)
+    config = ModelConfig(backbone="small_cnn", embedding_dim=16, image_height=32, image_width=64)
     records = discover_dataset(root).records
     bundle, _ = build_bundle(EmbeddingNet(config), config, TrainConfig(model=config),
                              [r for r in records if r.is_genuine][::2], [r for r in records if r.is_genuine][1::2])

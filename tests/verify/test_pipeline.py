@@ -11,8 +11,8 @@ from banknote_guard.verify.pipeline import checkpoint_path_for, train_model
 
 def _tiny_config(epochs: int = 2) -> TrainConfig:
     return TrainConfig(
-        model=ModelConfig(embedding_dim=8, image_height=32, image_width=64),
-        epochs=epochs, classes_per_batch=3, images_per_class=4, num_threads=2, augment=False,
+        model=ModelConfig(backbone="small_cnn", embedding_dim=8, image_height=32, image_width=64),
+        pretrained=False, steps_per_epoch=0, epochs=epochs, classes_per_batch=3, images_per_class=4, num_threads=2, augment=False,
     )
 
 
@@ -64,7 +64,7 @@ def test_build_bundle_can_fit_the_svms_on_held_out_notes(pattern_dataset) -> Non
     from banknote_guard.verify.pipeline import build_bundle
 
     _, records = pattern_dataset
-    cfg = ModelConfig(embedding_dim=8, image_height=32, image_width=64)
+    cfg = ModelConfig(backbone="small_cnn", embedding_dim=8, image_height=32, image_width=64)
     torch.manual_seed(0)
     net = EmbeddingNet(cfg)
     train, val = records[::2], records[1::2]
@@ -87,7 +87,7 @@ def test_a_single_denomination_without_counterfeits_still_makes_a_model(pattern_
 
     _, records = pattern_dataset
     only = [r for r in records if r.denom_id == "TST/0" and r.is_genuine]
-    cfg = ModelConfig(embedding_dim=8, image_height=32, image_width=64)
+    cfg = ModelConfig(backbone="small_cnn", embedding_dim=8, image_height=32, image_width=64)
     torch.manual_seed(0)
     bundle, metrics = build_bundle(EmbeddingNet(cfg), cfg, TrainConfig(model=cfg), only[::2], only[1::2])
     assert bundle.svm.single_class_ and bundle.denominations == ["TST/0"]

@@ -59,6 +59,7 @@ MAIN_FIELDS = [
     ("model", "backbone", "Backbone"),
     ("train", "pretrained", "Start from ImageNet weights"),
     ("train", "epochs", "Epochs"),
+    ("train", "steps_per_epoch", "Steps per epoch (0 = one pass)"),
     ("train", "classes_per_batch", "Denominations per batch (P)"),
     ("train", "images_per_class", "Images per denomination (K)"),
     ("model", "image_height", "Image height (px)"),
@@ -310,7 +311,7 @@ class TrainingPage(Page):
             w.setChecked(default)
         elif isinstance(default, int):
             w = QSpinBox()
-            w.setRange(0 if name == "seed" else 1, 100000 if name == "seed" else 4096)
+            w.setRange(0 if name in ("seed", "steps_per_epoch") else 1, 100000 if name == "seed" else 4096)
             w.setValue(default)
         elif isinstance(default, float):
             w = QDoubleSpinBox()
