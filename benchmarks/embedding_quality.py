@@ -144,8 +144,10 @@ def main() -> None:
             shots += rng.sample(genuine, min(args.shots, len(genuine)))
         shot_set = set(shots)
         rest = [i for i in range(len(ok)) if i not in shot_set]
-        seen = [i for i in range(len(ok)) if ok[i].denom_id not in held]
-        unseen = [i for i in rest if ok[i].denom_id in held]
+        trained = set(data.denominations)  # after the hold-out
+        seen = [i for i in range(len(ok)) if ok[i].denom_id in trained]
+        # never trained on: held out of the training set, or only in the test set
+        unseen = [i for i in rest if ok[i].denom_id not in trained]
         print(f"test set: {len(ok)} notes ({sum(r.is_genuine for r in ok)} genuine), {len(test.denominations)} denominations")
         header = f"{'features':<40} {'AUC':>7} {'catch@1%':>9} {'denom acc':>10}"
         for name, fn in extractors.items():
@@ -162,7 +164,7 @@ def main() -> None:
             row("trained denoms, train centroids", ref_e, [r.denom_id for r in refs], seen)
             row(f"all denoms, {args.shots}-shot centroids", test_e[shots], [ok[i].denom_id for i in shots], rest)
             if unseen:
-                row(f"held-out denoms, {args.shots}-shot centroids", test_e[shots], [ok[i].denom_id for i in shots], unseen)
+                row(f"untrained denoms, {args.shots}-shot centroids", test_e[shots], [ok[i].denom_id for i in shots], unseen)
 
 
 if __name__ == "__main__":

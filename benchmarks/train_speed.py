@@ -1,6 +1,6 @@
 """Training speed on the CPU: images/second per backbone, and time to train the default model.
 
-Run:  .venv/bin/python benchmarks/train_speed.py [--threads 2] [--backbones small_cnn resnet18]
+Run:  .venv/bin/python benchmarks/train_speed.py [--threads 2] [--backbones efficientnet_lite0 small_cnn resnet18]
                                                   [--dataset DIR] [--skip-full]
 
 1. Throughput: for each backbone, the default training step (augmentation, forward, the default loss,
@@ -114,7 +114,7 @@ def full_run(dataset: Path | None, threads: int, epochs: int | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--backbones", nargs="+", default=["small_cnn", "resnet18"])
+    parser.add_argument("--backbones", nargs="+", default=["efficientnet_lite0", "small_cnn", "resnet18"])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--dataset", type=Path)
     parser.add_argument("--epochs", type=int)

@@ -184,6 +184,27 @@ def rectify_note(
 # internals
 
 
+def _side_frame(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The side from corner ``a`` to corner ``b``: unit direction, unit normal (direction turned by
+    +90 degrees) and length."""
+    d = b - a
+    length = float(np.hypot(*d))
+    u = d / length if length > 0 else d
+    return u, np.array([-u[1], u[0]], np.float32), length
+
+
+def _corners_from_lines(lines: list[np.ndarray], quad: np.ndarray, max_move: np.ndarray) -> np.ndarray | None:
+    """Corner ``i`` = intersection of side lines ``i - 1`` and ``i`` (``cv2.fitLine`` format); None when
+    two sides are parallel or a corner would move farther than ``max_move[i]`` from ``quad[i]``."""
+    out = np.empty_like(quad)
+    for i in range(4):
+        p = _line_intersection(lines[i - 1], lines[i])
+        if p is None or np.linalg.norm(p - quad[i]) > max_move[i]:
+            return None
+        out[i] = p
+    return out
+
+
 def _refine_full_res(img: np.ndarray, quad: np.ndarray, reach: float) -> np.ndarray:
     """Move each side onto the strongest colour step across it in the full-resolution picture,
     to a fraction of a pixel: profiles across the side (within ``reach`` pixels) give one edge point
@@ -197,12 +218,10 @@ def _refine_full_res(img: np.ndarray, quad: np.ndarray, reach: float) -> np.ndar
     lines = []
     for i in range(4):
         a, b = q[i], q[(i + 1) % 4]
-        d = b - a
-        length = float(np.hypot(*d))
+        u, n, length = _side_frame(a, b)
         if length < 16:
             return quad
-        u = d / length
-        n = np.array([-u[1], u[0]], np.float32)
+        d = b - a
         if float(n @ (c - a)) > 0:
             n = -n  # outwards
         base = a[None, :] + t[:, None] * d[None, :]
@@ -225,13 +244,8 @@ def _refine_full_res(img: np.ndarray, quad: np.ndarray, reach: float) -> np.ndar
             continue
         pts = base[good] + o[good, None] * n[None, :]
         lines.append(cv2.fitLine(pts.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).reshape(4))
-    out = np.empty_like(q)
-    for i in range(4):
-        p = _line_intersection(lines[i - 1], lines[i])
-        if p is None or np.linalg.norm(p - q[i]) > 2.5 * reach:
-            return quad
-        out[i] = p
-    return out
+    out = _corners_from_lines(lines, q, np.full(4, 2.5 * reach))
+    return quad if out is None else out
 
 
 def _fallback(img: np.ndarray, out_width: int, aspect: float | None, message: str) -> RectifiedNote:
@@ -377,13 +391,10 @@ def _refine_quad(quad: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """Fit a straight line to the contour points along each side and intersect neighbouring lines."""
     lines = []
     for i in range(4):
-        a, b = quad[i], quad[(i + 1) % 4]
-        d = b - a
-        length = float(np.hypot(*d))
+        a = quad[i]
+        u, n, length = _side_frame(a, quad[(i + 1) % 4])
         if length < 4:
             return quad
-        u = d / length
-        n = np.array([-u[1], u[0]], np.float32)
         rel = pts - a
         along = rel @ u
         across = np.abs(rel @ n)
@@ -392,13 +403,9 @@ def _refine_quad(quad: np.ndarray, pts: np.ndarray) -> np.ndarray:
             lines.append(np.array([u[0], u[1], a[0], a[1]], np.float32))
             continue
         lines.append(cv2.fitLine(pts[sel], cv2.DIST_L2, 0, 0.01, 0.01).reshape(4))
-    out = np.empty_like(quad)
-    for i in range(4):
-        p = _line_intersection(lines[i - 1], lines[i])
-        if p is None or np.linalg.norm(p - quad[i]) > 0.15 * np.linalg.norm(quad[(i + 2) % 4] - quad[i]):
-            return quad
-        out[i] = p
-    return out
+    diagonals = np.array([np.linalg.norm(quad[(i + 2) % 4] - quad[i]) for i in range(4)])
+    out = _corners_from_lines(lines, quad, 0.15 * diagonals)
+    return quad if out is None else out
 
 
 def _quad_of(contour: np.ndarray) -> np.ndarray:

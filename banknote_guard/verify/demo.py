@@ -81,9 +81,9 @@ class DemoPlan:
 def demo_plan(quick: bool = False, difficulty: str | None = None) -> DemoPlan:
     """The demo's settings: ``quick`` is a tiny run for tests (well under a minute on 2 cores).
 
-    The default fits a few minutes on two CPU cores: 3 currencies x 4 denominations (one held out per
-    currency), the generator's "hard" setting, the product's default network (``ModelConfig()``) with
-    early stopping.
+    The default takes about 12 minutes on two CPU cores, most of it training: 3 currencies x 4
+    denominations (one held out per currency), the generator's "hard" setting, the product's default
+    network and training schedule (``TrainConfig()``).
     """
     from banknote_guard.model.config import ModelConfig, TrainConfig
     from banknote_guard.synth.generator import SynthOptions

@@ -34,7 +34,8 @@ class EnrollmentPage(Page):
     title = "Enrollment"
     hint = (
         "Teach the model a new denomination (or refresh one) from a folder of a few genuine images \u2014 "
-        "5 to 20 photos or scans of different notes are enough. No retraining is needed."
+        "5 to 20 photos or scans of different notes are enough; include both sides, captured the way notes "
+        "will be verified. No retraining is needed."
     )
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
