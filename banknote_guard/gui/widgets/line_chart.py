@@ -154,9 +154,11 @@ class LiveLineChart(QWidget):
         p.drawText(QRectF(plot.left(), plot.bottom() + fm.height() + 4, plot.width(), fm.height()),
                    Qt.AlignmentFlag.AlignHCenter, self.x_label)
 
-        # legend
-        lx = plot.left()
-        for name, col, dashed in ((self.left_name, LOSS_COLOUR, False), (self.right_name, METRIC_COLOUR, True)):
+        # legend: above the plot, moved left (into the axis margin) when the chart is too narrow for it
+        entries = ((self.left_name, LOSS_COLOUR, False), (self.right_name, METRIC_COLOUR, True))
+        legend_width = sum(30 + fm.horizontalAdvance(name) + 24 for name, _, _ in entries) - 24
+        lx = max(4.0, min(plot.left(), self.width() - legend_width - 4))
+        for name, col, dashed in entries:
             pen = QPen(QColor(col), 2.5, Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
             p.setPen(pen)
             yline = fm.height() * 0.8
