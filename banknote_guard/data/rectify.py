@@ -184,13 +184,20 @@ def rectify_note(
 # internals
 
 
-def _side_frame(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The side from corner ``a`` to corner ``b``: unit direction, unit normal (direction turned by
-    +90 degrees) and length."""
+def _side_frame(
+    a: np.ndarray, b: np.ndarray, outward_from: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The side from corner ``a`` to corner ``b``: unit direction, unit normal and length.
+
+    The normal is the direction turned by +90 degrees, or, given the quad's centre ``outward_from``,
+    the one of the two normals that points away from it (outwards)."""
     d = b - a
     length = float(np.hypot(*d))
     u = d / length if length > 0 else d
-    return u, np.array([-u[1], u[0]], np.float32), length
+    n = np.array([-u[1], u[0]], np.float32)
+    if outward_from is not None and float(n @ (outward_from - a)) > 0:
+        n = -n
+    return u, n, length
 
 
 def _corners_from_lines(lines: list[np.ndarray], quad: np.ndarray, max_move: np.ndarray) -> np.ndarray | None:
@@ -218,12 +225,10 @@ def _refine_full_res(img: np.ndarray, quad: np.ndarray, reach: float) -> np.ndar
     lines = []
     for i in range(4):
         a, b = q[i], q[(i + 1) % 4]
-        u, n, length = _side_frame(a, b)
+        u, n, length = _side_frame(a, b, outward_from=c)
         if length < 16:
             return quad
         d = b - a
-        if float(n @ (c - a)) > 0:
-            n = -n  # outwards
         base = a[None, :] + t[:, None] * d[None, :]
         pos = base[:, None, :] + offs[None, :, None] * n[None, None, :]
         prof = np.zeros((n_t, len(offs), 3), np.float32)
@@ -537,13 +542,10 @@ def _snap_sides(quad: np.ndarray, edges: np.ndarray, lab: np.ndarray) -> np.ndar
     lines = []
     for i in range(4):
         a, b = q[i], q[(i + 1) % 4]
-        d = b - a
-        length = float(np.hypot(*d))
+        _, n, length = _side_frame(a, b, outward_from=c)
         if length < 8:
             return quad
-        n = np.array([d[1], -d[0]], np.float32) / length
-        if float(n @ (c - a)) > 0:
-            n = -n  # n points outwards
+        d = b - a
         seg = a + d * t
         pos = seg[None, :, :] + offsets[:, None, None] * n[None, None, :]
         ins = pos - off * n
@@ -600,13 +602,10 @@ def _extend_sides(quad: np.ndarray, lab: np.ndarray, bg: np.ndarray) -> np.ndarr
 
     for i in range(4):
         a, b = q[i], q[(i + 1) % 4]
-        d = b - a
-        length = float(np.hypot(*d))
+        _, n, length = _side_frame(a, b, outward_from=c)
         if length < 8:
             return quad
-        n = np.array([d[1], -d[0]], np.float32) / length
-        if float(n @ (c - a)) > 0:
-            n = -n  # outwards
+        d = b - a
         depth = 0.5 * (float(np.linalg.norm(q[i] - q[i - 1])) + float(np.linalg.norm(q[(i + 2) % 4] - q[(i + 1) % 4])))
         offsets = np.arange(0.0, 0.45 * depth, 1.0, dtype=np.float32)
         seg = a + d * t
@@ -639,14 +638,9 @@ def _side_alternatives(q: np.ndarray, i: int, lab: np.ndarray, keep: int = 3) ->
     h, w = lab.shape[:2]
     c = q.mean(axis=0)
     a, b = q[i], q[(i + 1) % 4]
-    d = b - a
-    length = float(np.hypot(*d))
+    u, n, length = _side_frame(a, b, outward_from=c)
     if length < 8:
         return []
-    u = d / length
-    n = np.array([-u[1], u[0]], np.float32)
-    if float(n @ (c - a)) > 0:
-        n = -n  # outwards
     depth = 0.5 * (float(np.linalg.norm(q[i] - q[i - 1])) + float(np.linalg.norm(q[(i + 2) % 4] - q[(i + 1) % 4])))
     offs = np.arange(-0.35 * depth, 0.18 * depth, 1.5, dtype=np.float32)
     angles = np.deg2rad(np.array([-4.0, 0.0, 4.0], np.float32))
