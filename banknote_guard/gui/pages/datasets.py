@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from banknote_guard.gui.pages.base import Page
 from banknote_guard.gui.state import AppState, app_data_dir
+from banknote_guard.gui.widgets.denomination_fields import denomination_edits
 from banknote_guard.gui.widgets.thumbnail_grid import ThumbnailGrid, list_images
 from banknote_guard.gui.workers import JobContext
 from banknote_guard.progress import Progress, check_cancel, format_seconds, report
@@ -124,12 +125,7 @@ class AddDenominationDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Add a denomination")
         self.start_dir = start_dir
-        self.currency = QLineEdit()
-        self.currency.setPlaceholderText("e.g. EUR")
-        self.currency.setToolTip("Currency code: letters and digits, e.g. EUR, USD, KRT.")
-        self.denomination = QLineEdit()
-        self.denomination.setPlaceholderText("e.g. 20")
-        self.denomination.setToolTip("Denomination name; its first number is the note's value, e.g. 20 or 20_2019.")
+        self.currency, self.denomination = denomination_edits("20")
         self.genuine = QLineEdit()
         self.counterfeit = QLineEdit()
         self.counterfeit.setPlaceholderText("optional")

@@ -23,6 +23,7 @@ from PySide6.QtCore import Qt
 
 from banknote_guard.gui.pages.base import Page
 from banknote_guard.gui.state import AppState, app_data_dir
+from banknote_guard.gui.widgets.denomination_fields import denomination_edits
 from banknote_guard.gui.widgets.thumbnail_grid import ThumbnailGrid, list_images
 from banknote_guard.gui.workers import Job, JobContext, running_jobs
 from banknote_guard.progress import Progress
@@ -52,12 +53,7 @@ class EnrollmentPage(Page):
         kl.addWidget(self.model_label)
         kl.addWidget(self.known, 1)
 
-        self.currency = QLineEdit()
-        self.currency.setPlaceholderText("e.g. EUR")
-        self.currency.setToolTip("Currency code, e.g. EUR.")
-        self.denomination = QLineEdit()
-        self.denomination.setPlaceholderText("e.g. 50")
-        self.denomination.setToolTip("Denomination name, e.g. 50. Its first number is used as the note's value.")
+        self.currency, self.denomination = denomination_edits("50")
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("Folder with a few genuine images of this denomination")
         self.folder.editingFinished.connect(self._folder_changed)
