@@ -1,133 +1,154 @@
-"""The engine's front door: what the CLI and the GUI call.
+"""The engine's front door: everything the command line and the GUI use, in one place.
+
+The commands (:mod:`banknote_guard.commands`) and the GUI (:mod:`banknote_guard.gui`) import the engine
+only through this module (besides the shared leaf modules ``errors``, ``progress``, ``fileio`` and
+``jsonable``); ``tests/test_architecture.py`` checks it. Each name below is the engine's own object,
+re-exported and imported lazily on first use, so ``import banknote_guard.api`` stays cheap (no torch,
+no Qt) and a signature exists once, in its home module, whose docstring is the reference.
 
 Every long function takes ``progress`` (a :data:`~banknote_guard.progress.ProgressCallback`) and
 ``cancel`` (a :class:`~banknote_guard.progress.CancelToken`) and raises only
 :class:`~banknote_guard.errors.BanknoteGuardError` subclasses for problems a person can fix.
-This module imports no Qt. Each function forwards to the module that implements it (imported lazily,
-so that ``import banknote_guard.api`` stays cheap); the home module's docstring is the reference.
+
+Data
+    ``load_image(path)``, ``rectify(rgb)``, ``discover_dataset(root)``, ``inspect_dataset(root)``,
+    ``generate_synthetic(out, options)`` with ``SynthOptions``, ``SYNTH_DIFFICULTIES``.
+Training
+    ``train_model(dataset_root, out_path, config, calibration=...)`` with ``TrainConfig``,
+    ``ModelConfig``, ``CalibrationConfig`` (``DEFAULT_FALSE_ALARM_RATE``, ``FALSE_ALARM_RANGE``,
+    ``SVM_KERNELS``, ``SVM_DATA_CHOICES``), ``checkpoint_path_for(model_path)``, ``available_backbones()``.
+Models
+    ``load_model(path)`` -> ``ModelBundle``; ``demo_model_path()``, ``sample_notes_dir()``.
+Enrollment
+    ``enroll(model, dataset_root)``, ``enroll_folder(model, currency, denomination, folder)``.
+Verification
+    ``Verifier(model, threshold_scale=...)``, ``verify_paths(model, paths)``, ``verify_image(model, rgb)``
+    -> ``VerificationResult``; ``rejudge(result, threshold_scale)`` (``THRESHOLD_SCALE_RANGE``,
+    ``DEFAULT_THRESHOLD_SCALE``, ``check_threshold_scale``); ``summarise(results)`` -> ``BatchSummary``,
+    ``denomination_value(denom_id)``.
+Evaluation and demo
+    ``evaluate(model, dataset_root, out_dir)`` -> ``EvaluationReport``; ``run_demo(out_dir, plan=...)``,
+    ``demo_plan(quick, difficulty)``.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any
 
-from banknote_guard.progress import CancelToken, ProgressCallback
-
-if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
-    import numpy as np
-
-    from banknote_guard.data.dataset import DatasetReport
-    from banknote_guard.data.records import Dataset
-    from banknote_guard.data.rectify import RectifiedNote
-    from banknote_guard.model.config import TrainConfig
+if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and editors
+    from banknote_guard.data.dataset import discover_dataset, inspect_dataset
+    from banknote_guard.data.imageio import load_image
+    from banknote_guard.data.rectify import rectify_note as rectify
+    from banknote_guard.evaluation.evaluate import EvaluationReport, evaluate
+    from banknote_guard.model.config import ModelConfig, TrainConfig
+    from banknote_guard.synth.capture import DIFFICULTIES as SYNTH_DIFFICULTIES
     from banknote_guard.synth.generator import SynthOptions, SynthSummary
+    from banknote_guard.synth.generator import generate_dataset as generate_synthetic
     from banknote_guard.verify.bundle import ModelBundle
-    from banknote_guard.verify.demo import DemoSummary
-    from banknote_guard.verify.enroll import EnrollReport
-    from banknote_guard.verify.evaluate import EvaluationReport
-    from banknote_guard.verify.pipeline import TrainOutcome
+    from banknote_guard.verify.calibration import (
+        DEFAULT_FALSE_ALARM_RATE,
+        FALSE_ALARM_RANGE,
+        SVM_DATA_CHOICES,
+        CalibrationConfig,
+    )
+    from banknote_guard.verify.enroll import EnrollReport, enroll_folder
+    from banknote_guard.verify.enroll import enroll_dataset as enroll
     from banknote_guard.verify.result import VerificationResult
-
-PathLike = str | Path
-
-# --- data -------------------------------------------------------------------------------------
-
-
-def load_image(path: PathLike) -> "np.ndarray":
-    """Read an image file as (H, W, 3) uint8 RGB; raises ImageLoadError with the reason."""
-    from banknote_guard.data.imageio import load_image as _f
-
-    return _f(path)
-
-
-def rectify(rgb: "np.ndarray") -> "RectifiedNote":
-    """Find the note in a photo or scan and warp it upright (falls back to the whole image)."""
-    from banknote_guard.data.rectify import rectify_note as _f
-
-    return _f(rgb)
-
-
-def discover_dataset(root: PathLike) -> "Dataset":
-    """List a dataset's images; raises DatasetLayoutError for a folder that breaks the layout."""
-    from banknote_guard.data.dataset import discover_dataset as _f
-
-    return _f(root)
-
-
-def inspect_dataset(
-    root: PathLike, *, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
-) -> "DatasetReport":
-    """Counts, image sizes and warnings per denomination (reads every image once)."""
-    from banknote_guard.data.dataset import inspect_dataset as _f
-
-    return _f(root, progress=progress, cancel=cancel)
-
-
-# --- synthetic data -----------------------------------------------------------------------------
-
-
-def generate_synthetic(
-    out: PathLike,
-    options: "SynthOptions | None" = None,
-    *,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> "SynthSummary":
-    """Write a synthetic dataset (fictional currencies) in the DESIGN.md §4 layout plus manifest.csv."""
-    from banknote_guard.synth.generator import generate_dataset as _f
-
-    return _f(out, options, progress=progress, cancel=cancel)
-
-
-# --- training, model files ------------------------------------------------------------------------
-
-
-def train_model(
-    dataset_root: PathLike,
-    out_path: PathLike,
-    config: "TrainConfig | None" = None,
-    *,
-    false_alarm_rate: float = 0.01,
-    svm_kernel: str = "rbf",
-    resume: bool = False,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> "TrainOutcome":
-    """Train the network, fit the gallery, SVMs and thresholds, evaluate on held-out notes, save."""
-    from banknote_guard.verify.pipeline import train_model as _f
-
-    return _f(
-        dataset_root,
-        out_path,
-        config,
-        false_alarm_rate=false_alarm_rate,
-        svm_kernel=svm_kernel,
-        resume=resume,
-        progress=progress,
-        cancel=cancel,
+    from banknote_guard.verify.summary import (
+        BatchSummary,
+        denomination_value,
+        summarise,
+    )
+    from banknote_guard.verify.svm import KERNELS as SVM_KERNELS
+    from banknote_guard.verify.verdict import (
+        DEFAULT_THRESHOLD_SCALE,
+        THRESHOLD_SCALE_RANGE,
+        check_threshold_scale,
+        rejudge,
+    )
+    from banknote_guard.verify.verifier import Verifier, verify_image, verify_paths
+    from banknote_guard.workflows.demo import DemoPlan, DemoSummary, demo_plan, run_demo
+    from banknote_guard.workflows.training import (
+        TrainOutcome,
+        checkpoint_path_for,
+        train_model,
     )
 
+#: Public name -> "module:attribute" of the engine object it stands for.
+_EXPORTS: dict[str, str] = {
+    # data
+    "load_image": "banknote_guard.data.imageio:load_image",
+    "rectify": "banknote_guard.data.rectify:rectify_note",
+    "discover_dataset": "banknote_guard.data.dataset:discover_dataset",
+    "inspect_dataset": "banknote_guard.data.dataset:inspect_dataset",
+    "generate_synthetic": "banknote_guard.synth.generator:generate_dataset",
+    "SynthOptions": "banknote_guard.synth.generator:SynthOptions",
+    "SynthSummary": "banknote_guard.synth.generator:SynthSummary",
+    "SYNTH_DIFFICULTIES": "banknote_guard.synth.capture:DIFFICULTIES",
+    # training and calibration settings
+    "train_model": "banknote_guard.workflows.training:train_model",
+    "TrainOutcome": "banknote_guard.workflows.training:TrainOutcome",
+    "checkpoint_path_for": "banknote_guard.workflows.training:checkpoint_path_for",
+    "TrainConfig": "banknote_guard.model.config:TrainConfig",
+    "ModelConfig": "banknote_guard.model.config:ModelConfig",
+    "CalibrationConfig": "banknote_guard.verify.calibration:CalibrationConfig",
+    "DEFAULT_FALSE_ALARM_RATE": "banknote_guard.verify.calibration:DEFAULT_FALSE_ALARM_RATE",
+    "FALSE_ALARM_RANGE": "banknote_guard.verify.calibration:FALSE_ALARM_RANGE",
+    "SVM_DATA_CHOICES": "banknote_guard.verify.calibration:SVM_DATA_CHOICES",
+    "SVM_KERNELS": "banknote_guard.verify.svm:KERNELS",
+    # model files
+    "ModelBundle": "banknote_guard.verify.bundle:ModelBundle",
+    "demo_model_path": "banknote_guard.resources:demo_model_path",
+    "sample_notes_dir": "banknote_guard.resources:sample_notes_dir",
+    # enrollment
+    "enroll": "banknote_guard.verify.enroll:enroll_dataset",
+    "enroll_folder": "banknote_guard.verify.enroll:enroll_folder",
+    "EnrollReport": "banknote_guard.verify.enroll:EnrollReport",
+    # verification
+    "Verifier": "banknote_guard.verify.verifier:Verifier",
+    "verify_paths": "banknote_guard.verify.verifier:verify_paths",
+    "verify_image": "banknote_guard.verify.verifier:verify_image",
+    "VerificationResult": "banknote_guard.verify.result:VerificationResult",
+    "rejudge": "banknote_guard.verify.verdict:rejudge",
+    "check_threshold_scale": "banknote_guard.verify.verdict:check_threshold_scale",
+    "THRESHOLD_SCALE_RANGE": "banknote_guard.verify.verdict:THRESHOLD_SCALE_RANGE",
+    "DEFAULT_THRESHOLD_SCALE": "banknote_guard.verify.verdict:DEFAULT_THRESHOLD_SCALE",
+    "BatchSummary": "banknote_guard.verify.summary:BatchSummary",
+    "summarise": "banknote_guard.verify.summary:summarise",
+    "denomination_value": "banknote_guard.verify.summary:denomination_value",
+    # evaluation and the demo
+    "evaluate": "banknote_guard.evaluation.evaluate:evaluate",
+    "EvaluationReport": "banknote_guard.evaluation.evaluate:EvaluationReport",
+    "run_demo": "banknote_guard.workflows.demo:run_demo",
+    "demo_plan": "banknote_guard.workflows.demo:demo_plan",
+    "DemoPlan": "banknote_guard.workflows.demo:DemoPlan",
+    "DemoSummary": "banknote_guard.workflows.demo:DemoSummary",
+}
 
-def load_model(path: PathLike) -> "ModelBundle":
+__all__ = sorted([*_EXPORTS, "load_model", "available_backbones"])
+
+
+def __getattr__(name: str) -> Any:
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def load_model(path: str | Path) -> "ModelBundle":
     """Open a model file without executing anything from it; raises ModelFileError."""
     from banknote_guard.verify.bundle import ModelBundle
 
     return ModelBundle.load(path)
-
-
-def demo_model_path() -> Path:
-    """The bundled demo model (assets/demo_model.bgm)."""
-    from banknote_guard.resources import demo_model_path as _f
-
-    return _f()
-
-
-def sample_notes_dir() -> Path:
-    """The bundled sample note images (assets/sample_notes/)."""
-    from banknote_guard.resources import sample_notes_dir as _f
-
-    return _f()
 
 
 def available_backbones() -> list[tuple[str, str]]:
@@ -135,82 +156,3 @@ def available_backbones() -> list[tuple[str, str]]:
     from banknote_guard.model.backbones import BACKBONES
 
     return [(name, spec.description) for name, spec in BACKBONES.items()]
-
-
-# --- enrollment, verification, evaluation ----------------------------------------------------------
-
-
-def enroll(
-    model: "ModelBundle",
-    dataset_root: PathLike,
-    *,
-    denominations: Iterable[str] | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> "EnrollReport":
-    """Add or refresh denominations from genuine images, without retraining. Updates ``model`` in place."""
-    from banknote_guard.verify.enroll import enroll_dataset as _f
-
-    return _f(model, dataset_root, denominations=denominations, progress=progress, cancel=cancel)
-
-
-def enroll_folder(
-    model: "ModelBundle",
-    currency: str,
-    denomination: str,
-    folder: PathLike,
-    *,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> "EnrollReport":
-    """Enroll one denomination from a folder of a few genuine images."""
-    from banknote_guard.verify.enroll import enroll_folder as _f
-
-    return _f(model, currency, denomination, folder, progress=progress, cancel=cancel)
-
-
-def verify_paths(
-    model: "ModelBundle",
-    paths: Iterable[PathLike],
-    *,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> "list[VerificationResult]":
-    """Verify files, folders (recursive) and globs; a bad image gives an error result, the rest go on."""
-    from banknote_guard.verify.verifier import verify_paths as _f
-
-    return _f(model, paths, progress=progress, cancel=cancel)
-
-
-def verify_image(model: "ModelBundle", rgb: "np.ndarray", name: str = "image") -> "VerificationResult":
-    """Verify one image already in memory (clipboard, camera frame)."""
-    from banknote_guard.verify.verifier import verify_image as _f
-
-    return _f(model, rgb, name)
-
-
-def evaluate(
-    model: "ModelBundle",
-    dataset_root: PathLike,
-    out_dir: PathLike | None = None,
-    *,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> "EvaluationReport":
-    """ROC AUC, EER, catch rates, confusion matrix...; writes JSON and PNG plots when ``out_dir`` is set."""
-    from banknote_guard.verify.evaluate import evaluate as _f
-
-    return _f(model, dataset_root, out_dir, progress=progress, cancel=cancel)
-
-
-def run_demo(
-    out_dir: PathLike,
-    *,
-    quick: bool = False,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> "DemoSummary":
-    """The whole pipeline on generated data: synth, train, enroll unseen denominations, verify, evaluate."""
-    from banknote_guard.verify.demo import run_demo as _f
-
-    return _f(out_dir, quick=quick, progress=progress, cancel=cancel)

@@ -7,12 +7,12 @@ Protocol (identical for every loss; only ``TrainConfig.loss`` changes):
 1. One synthetic dataset at the generator's "hard" setting (generated once, cached in ``--workdir``).
 2. Per currency the highest denomination is held out of training entirely; of the other denominations
    30% of every (denomination, genuine / counterfeit method) group is the test split
-   (:func:`banknote_guard.verify.demo.split_dataset`). The rest is split into training and validation
+   (:func:`banknote_guard.workflows.demo.split_dataset`). The rest is split into training and validation
    by the trainer's own stratified split, with the run's seed.
 3. Every image is read and rectified once; all runs share those prepared notes.
 4. Per (loss, seed): train with the same TrainConfig (backbone, input size, batches, epochs,
    learning rate, margins as the config's defaults -- no loss gets extra tuning), build the gallery,
-   SVMs and thresholds on the training/validation notes (:func:`banknote_guard.verify.pipeline.build_bundle`),
+   SVMs and thresholds on the training/validation notes (:func:`banknote_guard.workflows.training.build_bundle`),
    enroll each held-out denomination from 5 genuine images (``api.enroll``, no retraining), and score
    the test split with the model's verdict rule.
 5. Figures on the test split: counterfeit-vs-genuine ROC AUC of the counterfeit score (all test
@@ -95,8 +95,8 @@ def run_one(
     from banknote_guard import api
     from banknote_guard.model.split import split_records
     from banknote_guard.model.trainer import train
-    from banknote_guard.verify import metrics as m
-    from banknote_guard.verify.pipeline import build_bundle
+    from banknote_guard.evaluation import metrics as m
+    from banknote_guard.workflows.training import build_bundle
     from banknote_guard.verify.verifier import score_embeddings
 
     cfg = replace(base, loss=loss, seed=seed)
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     from banknote_guard.data.dataset import discover_dataset
     from banknote_guard.model.embedder import prepare_paths
     from banknote_guard.synth.generator import generate_dataset
-    from banknote_guard.verify.demo import choose_held_out, split_dataset, write_view
+    from banknote_guard.workflows.demo import choose_held_out, split_dataset, write_view
 
     started = time.monotonic()
     synth, base = plan(args)

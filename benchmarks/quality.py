@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     from banknote_guard.data.dataset import discover_dataset
     from banknote_guard.progress import TerminalProgress
     from banknote_guard.synth.generator import generate_dataset
-    from banknote_guard.verify.demo import choose_held_out, split_dataset, train_enroll_evaluate, write_view
+    from banknote_guard.workflows.demo import choose_held_out, split_dataset, train_enroll_evaluate, write_view
 
     started = time.monotonic()
     synth, train = _plan(args)
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
         print(f"{r['figure']:<{width}}{_fmt(r['value'], r['pct'], r['count']):>10}{target:>10}  {met}".rstrip())
 
-    from banknote_guard.verify.evaluate import _clean_json
+    from banknote_guard.jsonable import to_jsonable
 
     result = {
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
         "runs": {name: run.metrics for name, run in runs.items()},
     }
-    (out / "quality.json").write_text(json.dumps(_clean_json(result), indent=2), encoding="utf-8")
+    (out / "quality.json").write_text(json.dumps(to_jsonable(result), indent=2), encoding="utf-8")
     print(f"\nDetails: {out / 'quality.json'}; models, evaluation.json and plots in {out}/run_*")
     return 0
 

@@ -23,7 +23,7 @@ import argparse
 
 import numpy as np
 
-from banknote_guard.verify import metrics as m
+from banknote_guard.evaluation import metrics as m
 from banknote_guard.verify.calibration import Calibration, calibrate, kshot_thresholds
 from banknote_guard.verify.gallery import Gallery
 

@@ -126,7 +126,7 @@ def measure(args: argparse.Namespace) -> int:
     from banknote_guard import api
     from banknote_guard.data.imageio import iter_image_files
     from banknote_guard.model.preprocess import load_rgb, prepare_image
-    from banknote_guard.verify.verifier import Verifier, _verifier_of, score_embeddings
+    from banknote_guard.verify.verifier import Verifier, score_embeddings
 
     rss_imports = current_rss_mib()
     bundle = api.load_model(args.model)
@@ -150,7 +150,7 @@ def measure(args: argparse.Namespace) -> int:
               f"({float(summary.get('images_per_second') or 0):.1f} training images/s) on "
               f"{data.get('train_images', '?')} training images; whole build {float(summary.get('seconds') or 0):.0f} s; "
               f"created {summary.get('created', '?')} (figures recorded in the model file)")
-    verifier = _verifier_of(bundle)
+    verifier = Verifier(bundle)
     print(f"notes:   {n} synthetic JPEG captures (photos and scans, ~{_mean_size(paths)} pixels) in {args.notes_dir}")
     print(f"         verifier batch size {verifier.batch_size}, {verifier.workers} reader thread(s)")
     print()

@@ -2,7 +2,7 @@
 
     .venv/bin/python packaging/make_demo_assets.py [--work DIR] [--difficulty normal] [--epochs N]
 
-Runs the full demo pipeline (:func:`banknote_guard.verify.demo.run_demo`: synthetic notes, training,
+Runs the full demo pipeline (:func:`banknote_guard.workflows.demo.run_demo`: synthetic notes, training,
 enrollment of denominations the network never saw, evaluation), then copies
 
 * the model to ``assets/demo_model.bgm``,
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     from banknote_guard.model.config import TrainConfig
     from banknote_guard.progress import TerminalProgress
     from banknote_guard.synth.generator import SynthOptions
-    from banknote_guard.verify.demo import DemoPlan, run_demo
+    from banknote_guard.workflows.demo import DemoPlan, run_demo
 
     # Larger notes than `banknote-guard demo`, with the product's default network and training schedule.
     plan = DemoPlan(

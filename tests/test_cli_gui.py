@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from banknote_guard.commands.gui import check_display
 from banknote_guard.errors import BanknoteGuardError
+from banknote_guard.gui.launcher import check_display
 
 
 def test_no_display_on_linux_is_a_readable_error() -> None:

@@ -16,12 +16,14 @@ from banknote_guard.verify.bundle import ModelBundle
 def _model(tmp_path: Path, threshold: float | None = None) -> Path:
     """A tiny model file built from the verify tests' pattern images, with thresholds forced if asked."""
     from banknote_guard.model.config import TrainConfig
-    from banknote_guard.verify.pipeline import build_bundle
+    from banknote_guard.verify.calibration import CalibrationConfig
+    from banknote_guard.workflows.training import build_bundle
 
     root = tmp_path / "data"
     records = _pattern_records(root)
     net, cfg = _tiny_net()
-    bundle, _ = build_bundle(net, cfg, TrainConfig(model=cfg), records[::2], records[1::2], far=0.05)
+    bundle, _ = build_bundle(net, cfg, TrainConfig(model=cfg), records[::2], records[1::2],
+                             calibration=CalibrationConfig(false_alarm_rate=0.05))
     if threshold is not None:
         for d in bundle.calibration.thresholds:
             bundle.calibration.thresholds[d] = threshold
@@ -32,7 +34,7 @@ def _model(tmp_path: Path, threshold: float | None = None) -> Path:
 def _pattern_records(root: Path):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("verify_conftest", Path(__file__).parent / "verify" / "conftest.py")
+    spec = importlib.util.spec_from_file_location("tests_conftest", Path(__file__).parent / "conftest.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
     return mod.write_pattern_dataset(root, denoms=(0, 1), genuine=6, counterfeit=2)

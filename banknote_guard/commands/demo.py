@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print its summary; returns the exit code."""
-    from banknote_guard.verify.demo import demo_plan, run_demo
+    from banknote_guard.api import demo_plan, run_demo
 
     progress = None if args.quiet else TerminalProgress()
     plan = demo_plan(args.quick, difficulty=args.difficulty)

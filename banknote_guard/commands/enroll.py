@@ -30,15 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Enroll, save, print what was done; exit code 0, or 3 when some images could not be read."""
+    from banknote_guard.api import enroll, load_model
     from banknote_guard.errors import parameter_error
-    from banknote_guard.verify.bundle import ModelBundle
-    from banknote_guard.verify.enroll import enroll_dataset
 
     if args.k is not None and args.k < 1:
         raise parameter_error("--k", "enroll", "an integer >= 1", args.k)
-    bundle = ModelBundle.load(args.model)
+    bundle = load_model(args.model)
     denoms = [d.strip() for d in args.denominations.split(",") if d.strip()] if args.denominations else None
-    rep = enroll_dataset(bundle, args.dataset, denominations=denoms, k=args.k, progress=TerminalProgress())
+    rep = enroll(bundle, args.dataset, denominations=denoms, k=args.k, progress=TerminalProgress())
     for w in rep.warnings:
         print(f"warning: {w}", file=sys.stderr)
     for path, msg in rep.errors:

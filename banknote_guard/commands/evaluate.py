@@ -36,8 +36,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation and print the summary; returns the exit code."""
-    from banknote_guard.api import load_model
-    from banknote_guard.verify.evaluate import evaluate
+    from banknote_guard.api import evaluate, load_model
 
     model = load_model(args.model)
     progress = None if args.quiet else TerminalProgress()

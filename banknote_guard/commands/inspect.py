@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from banknote_guard.data.dataset import inspect_dataset
 from banknote_guard.fileio import atomic_write_text
 from banknote_guard.progress import TerminalProgress
 
@@ -31,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     """Run ``inspect``; progress goes to stderr, the report to stdout."""
+    from banknote_guard.api import inspect_dataset
+
     report = inspect_dataset(args.dataset, progress=TerminalProgress())
     text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) if args.json else report.format_table()
     print(text)

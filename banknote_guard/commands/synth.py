@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate the dataset and print a one-line summary."""
-    from banknote_guard.synth.generator import SynthOptions, generate_dataset
+    from banknote_guard.api import SynthOptions, generate_synthetic
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip()) if args.methods else None
     options = SynthOptions(
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         contact_sheet=not args.no_contact_sheet,
         image_format=args.image_format,
     )
-    summary = generate_dataset(args.out, options, progress=TerminalProgress(), overwrite=args.overwrite)
+    summary = generate_synthetic(args.out, options, progress=TerminalProgress(), overwrite=args.overwrite)
     print(f"Wrote {summary.images} images ({summary.per_label['genuine']} genuine, "
           f"{summary.per_label['counterfeit']} counterfeit) to {summary.out} in {summary.seconds:.1f} s "
           f"({summary.images_per_second:.1f} images/s).")

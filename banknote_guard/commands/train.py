@@ -12,7 +12,10 @@ from banknote_guard.progress import TerminalProgress
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train`` sub-command."""
-    from banknote_guard.model.cli_args import add_train_arguments
+    from banknote_guard.commands.train_args import (
+        add_calibration_arguments,
+        add_train_arguments,
+    )
 
     p = subparsers.add_parser(
         "train",
@@ -24,12 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("dataset", help="dataset folder")
     p.add_argument("--out", required=True, help="model file to write, e.g. model.bgm")
-    p.add_argument("--far", type=float, default=0.01,
-                   help="false-alarm rate the thresholds are calibrated for (default 0.01 = 1%%)")
-    p.add_argument("--svm-kernel", choices=("rbf", "linear", "poly", "sigmoid"), default="rbf",
-                   help="kernel of the one-vs-rest SVMs (default rbf)")
-    p.add_argument("--svm-data", choices=("train", "val"), default="train",
-                   help="fit the SVMs on the training genuine notes or on the held-out ones (default train)")
+    add_calibration_arguments(p)
     p.add_argument("--resume", action="store_true", help="continue from MODEL.ckpt of an interrupted run")
     add_train_arguments(p)
     p.set_defaults(func=run)
@@ -45,11 +43,15 @@ def _fmt(value: object, percent: bool = False) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Train, save and print a summary; exit code 0 (1 when training was cancelled but a model saved)."""
-    from banknote_guard.model.cli_args import train_config_from_args
+    from banknote_guard.api import train_model
+    from banknote_guard.commands.train_args import (
+        calibration_config_from_args,
+        train_config_from_args,
+    )
     from banknote_guard.progress import CancelToken
-    from banknote_guard.verify.pipeline import train_model
 
     config = train_config_from_args(args)
+    calibration = calibration_config_from_args(args)
     cancel = CancelToken()
     previous = signal.getsignal(signal.SIGINT)
 
@@ -67,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, on_interrupt)
     try:
         outcome = train_model(
-            args.dataset, args.out, config, false_alarm_rate=args.far, svm_kernel=args.svm_kernel,
-            resume=args.resume, progress=TerminalProgress(), cancel=cancel, svm_data=args.svm_data,
+            args.dataset, args.out, config, calibration=calibration, resume=args.resume,
+            progress=TerminalProgress(), cancel=cancel,
         )
     finally:
         if in_main:

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from banknote_guard.progress import TerminalProgress
 
 if TYPE_CHECKING:  # pragma: no cover
-    from banknote_guard.verify.bundle import ModelBundle
-    from banknote_guard.verify.result import VerificationResult
+    from banknote_guard.api import ModelBundle, VerificationResult
 
 #: Exit codes of ``verify`` (also shown in ``--help``).
 EXIT_ALL_GENUINE = 0
@@ -51,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--report", default=None, metavar="OUT.csv",
                    help="write a report; .csv and .json are available in this version")
     p.add_argument("--batch-size", type=int, default=32, help="notes per forward pass (default 32)")
+    p.add_argument("--threshold-scale", type=float, default=1.0, metavar="X",
+                   help="multiply every threshold of the model by X, 0.5 to 2.0 (default 1.0 = as calibrated; "
+                   "below 1 flags more notes as suspect)")
     p.add_argument("--quiet", "-q", action="store_true", help="print no table and no progress")
     p.set_defaults(func=run)
 
@@ -104,10 +106,9 @@ def format_table(results: Sequence["VerificationResult"]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Verify and report; see :data:`EPILOG` for the exit codes."""
+    from banknote_guard.api import Verifier, check_threshold_scale, load_model
     from banknote_guard.errors import ParameterError, parameter_error
     from banknote_guard.fileio import atomic_write_text
-    from banknote_guard.verify.bundle import ModelBundle
-    from banknote_guard.verify.verifier import Verifier
 
     if args.report is not None:
         suffix = Path(args.report).suffix.lower()
@@ -119,8 +120,9 @@ def run(args: argparse.Namespace) -> int:
             raise parameter_error("--report", "verify", "a file name ending in .csv or .json", args.report)
     if args.batch_size < 1:
         raise parameter_error("--batch-size", "verify", "an integer >= 1", args.batch_size)
-    bundle = ModelBundle.load(args.model)
-    verifier = Verifier(bundle, batch_size=args.batch_size)
+    scale = check_threshold_scale(args.threshold_scale, "verify --threshold-scale")
+    bundle = load_model(args.model)
+    verifier = Verifier(bundle, batch_size=args.batch_size, threshold_scale=scale)
     results = verifier.verify_paths(args.paths, progress=None if args.quiet else TerminalProgress())
     doc_text = None
     if args.json_out or (args.report and args.report.lower().endswith(".json")):

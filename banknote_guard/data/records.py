@@ -5,17 +5,36 @@ These shapes are shared by the whole engine, the CLI and the GUI: fields may be 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 Label = Literal["genuine", "counterfeit"]
-LABELS: tuple[Label, ...] = ("genuine", "counterfeit")
+#: The labels, which are also the names of the label folders.
+GENUINE: Label = "genuine"
+COUNTERFEIT: Label = "counterfeit"
+LABELS: tuple[Label, ...] = (GENUINE, COUNTERFEIT)
+
+#: Optional file at the dataset root giving each image's side and counterfeit method (the synthetic
+#: generator writes it); ``path`` is relative to the root, with forward slashes.
+MANIFEST_NAME = "manifest.csv"
+MANIFEST_COLUMNS: tuple[str, ...] = ("path", "currency", "denomination", "side", "label", "method", "seed")
 
 
 def denomination_id(currency: str, denomination: str) -> str:
     """The id of a denomination, ``"<CURRENCY>/<DENOMINATION>"``, e.g. ``"EUR/20"``."""
     return f"{currency}/{denomination}"
+
+
+def denomination_sort_key(denom_id: str) -> tuple[str, float, str]:
+    """Sort "KRT/5" before "KRT/10": by currency, then face value, then name."""
+    cur, _, den = denom_id.partition("/")
+    try:
+        value = float(den)
+    except ValueError:
+        value = math.inf
+    return cur, value, den
 
 
 @dataclass(frozen=True)
@@ -39,7 +58,7 @@ class ImageRecord:
 
     @property
     def is_genuine(self) -> bool:
-        return self.label == "genuine"
+        return self.label == GENUINE
 
 
 @dataclass

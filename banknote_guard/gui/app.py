@@ -165,7 +165,7 @@ def _schedule_screenshot(app: QApplication, window, out: Path, samples: bool) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``banknote-guard-gui`` launcher; the same options as ``banknote-guard gui``."""
-    from banknote_guard.commands.gui import add_arguments
+    from banknote_guard.gui.launcher import add_arguments
 
     parser = argparse.ArgumentParser(prog="banknote-guard-gui", description="The Banknote Guard desktop application.")
     add_arguments(parser)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from banknote_guard import api
+
 ORGANIZATION = "banknote_guard"
 APPLICATION = "Banknote Guard"
 MAX_RECENT = 10
@@ -67,7 +69,8 @@ class AppSettings:
     @property
     def false_alarm_rate(self) -> float:
         """Share of genuine notes allowed to be flagged when a new model is calibrated (0.01 = 1 %)."""
-        return self._float("model/false_alarm_rate", 0.01)
+        lo, hi = api.FALSE_ALARM_RANGE
+        return min(max(self._float("model/false_alarm_rate", api.DEFAULT_FALSE_ALARM_RATE), lo), hi)
 
     @false_alarm_rate.setter
     def false_alarm_rate(self, value: float) -> None:
@@ -76,7 +79,8 @@ class AppSettings:
     @property
     def threshold_scale(self) -> float:
         """Multiplier on every stored threshold (1.0 = as calibrated; below 1 flags more notes)."""
-        return self._float("model/threshold_scale", 1.0)
+        lo, hi = api.THRESHOLD_SCALE_RANGE
+        return min(max(self._float("model/threshold_scale", api.DEFAULT_THRESHOLD_SCALE), lo), hi)
 
     @threshold_scale.setter
     def threshold_scale(self, value: float) -> None:

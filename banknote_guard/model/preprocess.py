@@ -54,7 +54,7 @@ def _as_rgb_uint8(rgb: np.ndarray) -> np.ndarray:
 def prepared_size(config: ModelConfig) -> tuple[int, int]:
     """(height, width) of a note as :func:`prepare_image` returns it: the texture branch's resolution
     when the network has one, else the network's input size."""
-    if getattr(config, "detail_patches", 0) > 0:
+    if config.detail_patches > 0:
         return int(config.detail_height), int(config.detail_width)
     return int(config.image_height), int(config.image_width)
 

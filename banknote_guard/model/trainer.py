@@ -325,6 +325,64 @@ def _prepare(
     return [r for r, _ in kept], array, failures
 
 
+@dataclass
+class _Run:
+    """What a run works with, fixed once set up: the prepared data, the network and its optimiser."""
+
+    config: TrainConfig
+    checkpoint_path: Path
+    device: torch.device
+    train_records: list[ImageRecord]
+    train_images: np.ndarray
+    val_records: list[ImageRecord]
+    val_images: np.ndarray
+    failures: list[tuple[Path, str]]
+    labels: torch.Tensor
+    sampler: PKSampler
+    steps_per_epoch: int
+    total_steps: int
+    ref_idx: list[int]
+    net: EmbeddingNet
+    loss_fn: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    use_amp: bool
+    amp_dtype: torch.dtype
+    scaler: torch.amp.GradScaler
+
+    @property
+    def train_paths(self) -> list[str]:
+        return [str(r.path) for r in self.train_records]
+
+
+@dataclass
+class _LoopState:
+    """What changes while the run goes on (and what a checkpoint keeps of it)."""
+
+    best_state: dict[str, torch.Tensor]
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_metric: float = -math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    #: Epochs finished so far (the 0-based index of the epoch under way).
+    epoch: int = 0
+    #: The resumed checkpoint's run had already stopped early.
+    finished: bool = False
+    cancelled: bool = False
+    stopped_early: bool = False
+    train_seconds: float = 0.0
+    train_images_seen: int = 0
+    steps_left: int = 0
+    steps_done: int = 0
+    loop_start: float = 0.0
+    last_metrics: dict[str, float] = field(default_factory=dict)
+
+    def eta(self) -> float:
+        """Seconds left at the pace of this call so far."""
+        elapsed = time.monotonic() - self.loop_start
+        return elapsed / max(1, self.steps_done) * max(0, self.steps_left - self.steps_done)
+
+
 def _train(
     config: TrainConfig,
     checkpoint_path: Path,
@@ -336,6 +394,39 @@ def _train(
     started: float,
     image_cache: dict[tuple[str, int, int], np.ndarray] | None,
 ) -> TrainResult:
+    run = _set_up(config, checkpoint_path, train_records, val_records, progress, cancel, image_cache)
+    st = _start_state(run, resume)
+    while st.epoch < config.epochs and not st.finished:
+        epoch_start = time.monotonic()
+        losses, step_time = _train_epoch(run, st, progress, cancel)
+        st.train_seconds += step_time
+        if st.cancelled:
+            break
+        try:
+            metrics = validate_epoch(
+                run.net, config.model, run.train_images, run.train_records, run.val_images, run.val_records,
+                run.ref_idx, run.device, config.split_sides, cancel,
+            )
+        except CancelledError:  # during validation: this epoch does not count
+            st.cancelled = True
+            break
+        _track_best(run, st, metrics["score"])
+        entry = _history_entry(run, st, metrics, losses, step_time, epoch_start)
+        if _finish_epoch(run, st, entry, metrics, progress):
+            break
+    return _wrap_up(run, st, started)
+
+
+def _set_up(
+    config: TrainConfig,
+    checkpoint_path: Path,
+    train_records: list[ImageRecord],
+    val_records: list[ImageRecord],
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+    image_cache: dict[tuple[str, int, int], np.ndarray] | None,
+) -> _Run:
+    """Read the images, build the batches, the network, its loss, optimiser and learning-rate schedule."""
     device = _device()
     report(progress, "prepare", "Reading and rectifying images", done=0, total=len(train_records) + len(val_records))
     train_records, train_images, failures = _prepare(train_records, config, progress, cancel, image_cache)
@@ -369,177 +460,202 @@ def _train(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+    return _Run(
+        config, checkpoint_path, device, train_records, train_images, val_records, val_images, failures, labels,
+        sampler, steps_per_epoch, total_steps, ref_idx, net, loss_fn, optimizer, scheduler, use_amp, amp_dtype,
+        scaler,
+    )
 
-    history: list[dict[str, float]] = []
-    best_metric, best_epoch, bad_epochs, start_epoch = -math.inf, 0, 0, 0
-    best_state = copy.deepcopy(net.state_dict())
-    finished = False
-    train_paths = [str(r.path) for r in train_records]
-    if resume and checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path)
-        _check_resumable(state, config, train_paths, checkpoint_path)
-        net.load_state_dict(state["model_state"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        best_state = state["best_state"]
-        best_metric, best_epoch = float(state["best_metric"]), int(state["best_epoch"])
-        bad_epochs, start_epoch = int(state["bad_epochs"]), int(state["epoch"])
-        history = list(state["history"])
-        finished = bool(state.get("stopped_early", False))
-        log.info("Resuming from %s after epoch %d", checkpoint_path, start_epoch)
+
+def _start_state(run: _Run, resume: bool) -> _LoopState:
+    """The loop's state at the start: fresh, or read from the checkpoint when resuming."""
+    st = _LoopState(best_state=copy.deepcopy(run.net.state_dict()))
+    if resume and run.checkpoint_path.exists():
+        _resume(run, st)
     elif resume:
-        log.warning("No checkpoint at %s; starting a new run.", checkpoint_path)
+        log.warning("No checkpoint at %s; starting a new run.", run.checkpoint_path)
+    st.steps_left = max(0, (run.config.epochs - st.epoch) * run.steps_per_epoch)
+    st.loop_start = time.monotonic()
+    st.last_metrics = {"val_auc": st.history[-1]["val_auc"]} if st.history else {}
+    return st
 
-    def checkpoint(epoch: int, stopped_early: bool) -> None:
-        save_checkpoint(
-            checkpoint_path,
-            {
-                "format": CHECKPOINT_FORMAT,
-                "version": CHECKPOINT_VERSION,
-                "epoch": epoch,
-                "model_state": net.state_dict(),
-                "best_state": best_state,
-                "best_metric": best_metric,
-                "best_epoch": best_epoch,
-                "bad_epochs": bad_epochs,
-                "stopped_early": stopped_early,
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "history": history,
-                "model_config": config.model.to_dict(),
-                "train_config": config.to_dict(),
-                "train_paths": train_paths,
-                "val_paths": [str(r.path) for r in val_records],
-                "torch_rng": torch.get_rng_state(),
-            },
-        )
 
-    cancelled = stopped_early = False
-    train_seconds, train_images_seen = 0.0, 0
-    steps_left = max(0, (config.epochs - start_epoch) * steps_per_epoch)
-    loop_start, steps_done = time.monotonic(), 0
-    last_metrics: dict[str, float] = {"val_auc": history[-1]["val_auc"]} if history else {}
-    epoch = start_epoch
-    while epoch < config.epochs and not finished:
-        epoch_start = time.monotonic()
-        sampler.set_epoch(epoch)
-        torch.manual_seed(_seed_for(config.seed, epoch, 1))
-        generator = torch.Generator().manual_seed(_seed_for(config.seed, epoch, 2))
-        net.train()
-        losses: list[float] = []
-        step_time = 0.0
-        for step, batch in enumerate(sampler):
-            if cancel is not None and cancel.cancelled:
-                cancelled = True
-                break
-            t = time.monotonic()
-            g: torch.Tensor | None = None
-            if config.augment and net.has_detail:
-                full, g = augment_two_views(
-                    train_images[batch], generator, (config.model.image_height, config.model.image_width)
-                )
-                x = normalize_tensor(full, config.model.backbone)
-                g = normalize_tensor(g, config.model.backbone).to(device, non_blocking=True)
-            elif config.augment:
-                x = normalize_tensor(augment_batch(train_images[batch], generator), config.model.backbone)
-            else:
-                x = to_tensor(train_images[batch], config.model)
-            x, y = x.to(device, non_blocking=True), labels[batch].to(device)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                z = net(x, g)
-            loss = loss_fn(z.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            losses.append(float(loss.detach()))
-            step_time += time.monotonic() - t
-            train_images_seen += len(batch)
-            steps_done += 1
-            elapsed = time.monotonic() - loop_start
-            eta = elapsed / steps_done * max(0, steps_left - steps_done)
-            if progress is not None:
-                progress(
-                    Progress(
-                        stage="train",
-                        message=f"Epoch {epoch + 1}/{config.epochs}",
-                        done=epoch * steps_per_epoch + step + 1,
-                        total=total_steps,
-                        eta_s=eta,
-                        metrics={"epoch": epoch + 1, "loss": float(np.mean(losses[-20:])), **last_metrics},
-                    )
-                )
-        train_seconds += step_time
-        if cancelled:
+def _resume(run: _Run, st: _LoopState) -> None:
+    """Load the network, optimiser, schedule and loop state of ``run.checkpoint_path``."""
+    state = load_checkpoint(run.checkpoint_path)
+    _check_resumable(state, run.config, run.train_paths, run.checkpoint_path)
+    run.net.load_state_dict(state["model_state"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scheduler.load_state_dict(state["scheduler"])
+    st.best_state = state["best_state"]
+    st.best_metric, st.best_epoch = float(state["best_metric"]), int(state["best_epoch"])
+    st.bad_epochs, st.epoch = int(state["bad_epochs"]), int(state["epoch"])
+    st.history = list(state["history"])
+    st.finished = bool(state.get("stopped_early", False))
+    log.info("Resuming from %s after epoch %d", run.checkpoint_path, st.epoch)
+
+
+def _train_epoch(
+    run: _Run, st: _LoopState, progress: ProgressCallback | None, cancel: CancelToken | None
+) -> tuple[list[float], float]:
+    """The optimiser steps of epoch ``st.epoch``; returns their losses and seconds. Sets ``st.cancelled``."""
+    config = run.config
+    run.sampler.set_epoch(st.epoch)
+    torch.manual_seed(_seed_for(config.seed, st.epoch, 1))
+    generator = torch.Generator().manual_seed(_seed_for(config.seed, st.epoch, 2))
+    run.net.train()
+    losses: list[float] = []
+    step_time = 0.0
+    for step, batch in enumerate(run.sampler):
+        if cancel is not None and cancel.cancelled:
+            st.cancelled = True
             break
-        try:
-            metrics = validate_epoch(
-                net, config.model, train_images, train_records, val_images, val_records, ref_idx, device,
-                config.split_sides, cancel,
+        t = time.monotonic()
+        losses.append(_optimiser_step(run, batch, generator))
+        step_time += time.monotonic() - t
+        st.train_images_seen += len(batch)
+        st.steps_done += 1
+        if progress is not None:
+            progress(
+                Progress(
+                    stage="train",
+                    message=f"Epoch {st.epoch + 1}/{config.epochs}",
+                    done=st.epoch * run.steps_per_epoch + step + 1,
+                    total=run.total_steps,
+                    eta_s=st.eta(),
+                    metrics={"epoch": st.epoch + 1, "loss": float(np.mean(losses[-20:])), **st.last_metrics},
+                )
             )
-        except CancelledError:  # during validation: this epoch does not count
-            cancelled = True
-            break
-        score = metrics["score"]
-        if math.isnan(score):  # no validation data: the latest epoch is the best
-            score = float(epoch)
-        if score > best_metric + 1e-6:
-            best_metric, best_epoch, bad_epochs = score, epoch + 1, 0
-            best_state = copy.deepcopy(net.state_dict())
-        elif score >= best_metric - 1e-6:
-            best_epoch, best_state = epoch + 1, copy.deepcopy(net.state_dict())  # a tie: keep the later one
-            bad_epochs += 1
-        else:
-            bad_epochs += 1
-        entry = {
-            "epoch": epoch + 1,
-            "train_loss": float(np.mean(losses)) if losses else math.nan,
-            "val_auc": metrics["auc"],
-            "val_catch_rate": metrics["catch_rate"],
-            "val_denom_accuracy": metrics["denom_accuracy"],
-            "val_score": metrics["score"],
-            "seconds": time.monotonic() - epoch_start,
-            "lr": float(optimizer.param_groups[0]["lr"]),
-            "images_per_second": len(losses) * sampler.batch_size / max(step_time, 1e-9),
-        }
-        history.append(entry)
-        last_metrics = {"val_auc": metrics["auc"]}
-        epoch += 1
-        stopped_early = bad_epochs >= config.patience and epoch < config.epochs
-        checkpoint(epoch, stopped_early)
-        report(
-            progress,
-            "train",
-            f"Epoch {epoch}/{config.epochs}: loss {entry['train_loss']:.4f}, val AUC {metrics['auc']:.4f}",
-            done=epoch * steps_per_epoch,
-            total=total_steps,
-            eta_s=(time.monotonic() - loop_start) / max(1, steps_done) * max(0, steps_left - steps_done),
-            metrics={"epoch": epoch, "loss": entry["train_loss"], "val_auc": metrics["auc"], "val_score": metrics["score"]},
-        )
-        if stopped_early:
-            log.info("Early stop after epoch %d (best %d)", epoch, best_epoch)
-            break
+    return losses, step_time
 
-    if cancelled and not history:
+
+def _optimiser_step(run: _Run, batch: list[int], generator: torch.Generator) -> float:
+    """Augment one batch, compute the loss and take one optimiser step; returns the loss."""
+    config, net, device = run.config, run.net, run.device
+    images = run.train_images[batch]
+    g: torch.Tensor | None = None
+    if config.augment and net.has_detail:
+        full, g = augment_two_views(images, generator, (config.model.image_height, config.model.image_width))
+        x = normalize_tensor(full, config.model.backbone)
+        g = normalize_tensor(g, config.model.backbone).to(device, non_blocking=True)
+    elif config.augment:
+        x = normalize_tensor(augment_batch(images, generator), config.model.backbone)
+    else:
+        x = to_tensor(images, config.model)
+    x, y = x.to(device, non_blocking=True), run.labels[batch].to(device)
+    with torch.autocast(device.type, dtype=run.amp_dtype, enabled=run.use_amp):
+        z = net(x, g)
+    loss = run.loss_fn(z.float(), y)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.unscale_(run.optimizer)
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    run.scheduler.step()
+    return float(loss.detach())
+
+
+def _track_best(run: _Run, st: _LoopState, score: float) -> None:
+    """Keep the best epoch's weights (a tie keeps the later one) and count epochs without progress."""
+    if math.isnan(score):  # no validation data: the latest epoch is the best
+        score = float(st.epoch)
+    if score > st.best_metric + 1e-6:
+        st.best_metric, st.best_epoch, st.bad_epochs = score, st.epoch + 1, 0
+        st.best_state = copy.deepcopy(run.net.state_dict())
+    elif score >= st.best_metric - 1e-6:
+        st.best_epoch, st.best_state = st.epoch + 1, copy.deepcopy(run.net.state_dict())
+        st.bad_epochs += 1
+    else:
+        st.bad_epochs += 1
+
+
+def _history_entry(
+    run: _Run, st: _LoopState, metrics: dict[str, float], losses: list[float], step_time: float, epoch_start: float
+) -> dict[str, float]:
+    """The history line of the epoch under way (see :class:`TrainResult`)."""
+    return {
+        "epoch": st.epoch + 1,
+        "train_loss": float(np.mean(losses)) if losses else math.nan,
+        "val_auc": metrics["auc"],
+        "val_catch_rate": metrics["catch_rate"],
+        "val_denom_accuracy": metrics["denom_accuracy"],
+        "val_score": metrics["score"],
+        "seconds": time.monotonic() - epoch_start,
+        "lr": float(run.optimizer.param_groups[0]["lr"]),
+        "images_per_second": len(losses) * run.sampler.batch_size / max(step_time, 1e-9),
+    }
+
+
+def _finish_epoch(
+    run: _Run, st: _LoopState, entry: dict[str, float], metrics: dict[str, float], progress: ProgressCallback | None
+) -> bool:
+    """Record the epoch, decide on early stopping, write the checkpoint and report; True to stop."""
+    config = run.config
+    st.history.append(entry)
+    st.last_metrics = {"val_auc": metrics["auc"]}
+    st.epoch += 1
+    st.stopped_early = st.bad_epochs >= config.patience and st.epoch < config.epochs
+    _write_checkpoint(run, st)
+    report(
+        progress,
+        "train",
+        f"Epoch {st.epoch}/{config.epochs}: loss {entry['train_loss']:.4f}, val AUC {metrics['auc']:.4f}",
+        done=st.epoch * run.steps_per_epoch,
+        total=run.total_steps,
+        eta_s=st.eta(),
+        metrics={"epoch": st.epoch, "loss": entry["train_loss"], "val_auc": metrics["auc"], "val_score": metrics["score"]},
+    )
+    if st.stopped_early:
+        log.info("Early stop after epoch %d (best %d)", st.epoch, st.best_epoch)
+    return st.stopped_early
+
+
+def _write_checkpoint(run: _Run, st: _LoopState) -> None:
+    """Save the run after ``st.epoch`` finished epochs (see :func:`load_checkpoint`)."""
+    save_checkpoint(
+        run.checkpoint_path,
+        {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "epoch": st.epoch,
+            "model_state": run.net.state_dict(),
+            "best_state": st.best_state,
+            "best_metric": st.best_metric,
+            "best_epoch": st.best_epoch,
+            "bad_epochs": st.bad_epochs,
+            "stopped_early": st.stopped_early,
+            "optimizer": run.optimizer.state_dict(),
+            "scheduler": run.scheduler.state_dict(),
+            "history": st.history,
+            "model_config": run.config.model.to_dict(),
+            "train_config": run.config.to_dict(),
+            "train_paths": run.train_paths,
+            "val_paths": [str(r.path) for r in run.val_records],
+            "torch_rng": torch.get_rng_state(),
+        },
+    )
+
+
+def _wrap_up(run: _Run, st: _LoopState, started: float) -> TrainResult:
+    """The result of the run: the best weights, in eval mode on the CPU."""
+    if st.cancelled and not st.history:
         raise CancelledError("Training was cancelled before the first epoch finished; no model was produced.")
-    net.load_state_dict(best_state)
-    net = net.cpu().eval()
+    run.net.load_state_dict(st.best_state)
+    net = run.net.cpu().eval()
     return TrainResult(
         net=net,
-        model_config=config.model,
-        train_config=config,
-        history=history,
-        best_epoch=best_epoch,
-        stopped_early=stopped_early or finished,
-        cancelled=cancelled,
-        train_records=train_records,
-        val_records=val_records,
+        model_config=run.config.model,
+        train_config=run.config,
+        history=st.history,
+        best_epoch=st.best_epoch,
+        stopped_early=st.stopped_early or st.finished,
+        cancelled=st.cancelled,
+        train_records=run.train_records,
+        val_records=run.val_records,
         seconds=time.monotonic() - started,
-        images_per_second=train_images_seen / train_seconds if train_seconds > 0 else 0.0,
-        failures=failures,
-        train_images=train_images,
-        val_images=val_images,
+        images_per_second=st.train_images_seen / st.train_seconds if st.train_seconds > 0 else 0.0,
+        failures=run.failures,
+        train_images=run.train_images,
+        val_images=run.val_images,
     )

@@ -26,6 +26,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from banknote_guard.data.records import COUNTERFEIT, GENUINE, MANIFEST_COLUMNS, MANIFEST_NAME
 from banknote_guard.errors import BanknoteGuardError, ParameterError, parameter_error
 from banknote_guard.fileio import atomic_write_bytes, atomic_write_text
 from banknote_guard.progress import CancelToken, EtaEstimator, ProgressCallback, check_cancel, report
@@ -38,7 +39,6 @@ __all__ = ["METHODS", "MANIFEST_COLUMNS", "SynthOptions", "SynthSummary", "gener
 
 log = logging.getLogger(__name__)
 
-MANIFEST_COLUMNS: tuple[str, ...] = ("path", "currency", "denomination", "side", "label", "method", "seed")
 IMAGE_FORMATS: tuple[str, ...] = ("jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp")
 
 
@@ -155,8 +155,8 @@ def _plan(options: SynthOptions) -> list[_Task]:
     for spec in CURRENCIES[: options.currencies]:
         for di, den in enumerate(DENOMINATIONS[: options.denominations_per_currency]):
             usable = tuple(m for m in methods if not (m == "raised_denomination" and di == 0)) or methods
-            for label, count in (("genuine", options.genuine_per_denomination),
-                                 ("counterfeit", options.counterfeit_per_denomination)):
+            for label, count in ((GENUINE, options.genuine_per_denomination),
+                                 (COUNTERFEIT, options.counterfeit_per_denomination)):
                 order_rng = np.random.default_rng(design_seed("order", options.seed, spec.code, den, label))
                 offset = int(order_rng.integers(0, len(usable)))
                 for i in range(count):
@@ -164,8 +164,8 @@ def _plan(options: SynthOptions) -> list[_Task]:
                     pick = np.random.default_rng(seed)
                     side = options.sides[i % len(options.sides)]
                     kind = "photo" if pick.random() < options.photo_fraction else "scan"
-                    method = usable[(i + offset) % len(usable)] if label == "counterfeit" else ""
-                    if label == "genuine":
+                    method = usable[(i + offset) % len(usable)] if label == COUNTERFEIT else ""
+                    if label == GENUINE:
                         name = f"{spec.code}_{den}_{side}_g{i:05d}.{ext}"
                     else:
                         name = f"{spec.code}_{den}_{side}_{method}_{i:05d}.{ext}"
@@ -184,7 +184,7 @@ def make_note_image(currency: str, denomination: str, side: str, *, label: str, 
     rng = np.random.default_rng(seed)
     rng.random()  # the draw _plan used for the capture kind
     note = render_note(currency, denomination, side, serial=make_serial(currency, rng), width=width, rng=rng)
-    if label == "counterfeit":
+    if label == COUNTERFEIT:
         note = counterfeit(note, method, rng, difficulty=difficulty, currency=currency, denomination=denomination,
                            side=side)
     return capture(note, rng, kind=kind, difficulty=difficulty)
@@ -216,7 +216,7 @@ def _work(out: str, tasks: list[_Task], width: int, difficulty: str, ext: str) -
 
 
 def _is_synth_output(out: Path) -> bool:
-    manifest = out / "manifest.csv"
+    manifest = out / MANIFEST_NAME
     try:
         with open(manifest, newline="", encoding="utf-8") as fh:
             header = next(csv.reader(fh), [])
@@ -227,13 +227,13 @@ def _is_synth_output(out: Path) -> bool:
 
 def _clear_previous(out: Path) -> None:
     """Delete the files an earlier run listed in its manifest (nothing else), then empty folders."""
-    with open(out / "manifest.csv", newline="", encoding="utf-8") as fh:
+    with open(out / MANIFEST_NAME, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     for row in rows:
         p = (out / row["path"]).resolve()
         if out.resolve() in p.parents:
             p.unlink(missing_ok=True)
-    for name in ("manifest.csv", "corners.csv", "contact_sheet.png"):
+    for name in (MANIFEST_NAME, "corners.csv", "contact_sheet.png"):
         (out / name).unlink(missing_ok=True)
     for d in sorted((p for p in out.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
         try:
@@ -336,7 +336,7 @@ def generate_dataset(out: str | Path, options: SynthOptions | None = None, *, pr
     w.writerow(MANIFEST_COLUMNS)
     for t in written:
         w.writerow([t.rel_path, t.currency, t.denomination, t.side, t.label, t.method, t.seed])
-    atomic_write_text(out / "manifest.csv", buf.getvalue())
+    atomic_write_text(out / MANIFEST_NAME, buf.getvalue())
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["path", "x0", "y0", "x1", "y1", "x2", "y2", "x3", "y3"])
@@ -351,15 +351,14 @@ def generate_dataset(out: str | Path, options: SynthOptions | None = None, *, pr
 
         report(progress, "synth", "contact sheet", done=total, total=total)
         sheet = write_contact_sheet(out / "contact_sheet.png", options)
-    per_label = {"genuine": sum(t.label == "genuine" for t in written),
-                 "counterfeit": sum(t.label == "counterfeit" for t in written)}
+    per_label = {label: sum(t.label == label for t in written) for label in (GENUINE, COUNTERFEIT)}
     per_method: dict[str, int] = {}
     for t in written:
         if t.method:
             per_method[t.method] = per_method.get(t.method, 0) + 1
     return SynthSummary(out=out, images=len(written), per_label=per_label, seconds=seconds,
                         images_per_second=len(written) / max(seconds, 1e-9), contact_sheet=sheet,
-                        manifest=out / "manifest.csv", failed=failed, per_method=per_method)
+                        manifest=out / MANIFEST_NAME, failed=failed, per_method=per_method)
 
 
 def read_corners(out: str | Path) -> dict[str, np.ndarray]:

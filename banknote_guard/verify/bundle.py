@@ -9,15 +9,25 @@ training summary). Opening a file never executes anything from it: the header is
 marker, version, tensor offsets inside the file) before any tensor is read, and the tensors are
 plain numbers. Files are written atomically: a reader sees the old model or the new one.
 
+**Integrity** (format 2 on): the metadata also holds ``sha256``, the SHA-256 of the whole file as it
+would be without that one entry (the tensor table, the other metadata and every tensor byte; see
+:func:`content_digest`). Opening a file recomputes it, so a flipped bit anywhere is refused; its first
+12 hex digits are the model's identity shown in the GUI, ``verify --json`` and reports. Then every
+part is checked (:mod:`~banknote_guard.verify.model_check`: finite numbers, consistent shapes, sane
+network settings, bounded settings document) before the model may judge a note.
+
 Schema versions: :data:`SCHEMA_VERSION` is written; files of a higher version are refused with a
-request to upgrade; every lower version this code knows is read.
+request to upgrade; every lower version this code knows is read. Format 1 files (no hash) still
+open, and say so: their identity is computed from their contents and marked unchecked.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
-import math
+import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +38,8 @@ import numpy as np
 from banknote_guard import __version__
 from banknote_guard.errors import ModelFileError
 from banknote_guard.fileio import atomic_path
+from banknote_guard.jsonable import to_jsonable
+from banknote_guard.verify import model_check
 from banknote_guard.verify.calibration import Calibration
 from banknote_guard.verify.gallery import Gallery
 from banknote_guard.verify.svm import OneVsRestSVM
@@ -38,13 +50,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.model.config import ModelConfig
 
 FORMAT_MARKER = "banknote_guard-model"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: The first format that stores the integrity hash.
+FIRST_HASHED_VERSION = 2
+#: A model file larger than this is refused before it is read (ours are 2-100 MB).
+MAX_MODEL_BYTES = 1024 * 1024 * 1024
+#: Hex digits of the SHA-256 shown as a model's identity.
+IDENTITY_DIGITS = 12
 FILE_SUFFIX = ".bgm"
 #: A header larger than this is not ours (ours are a few hundred kB at most).
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 
 
-def _now_iso() -> str:
+def now_iso() -> str:
+    """The current UTC time, to the second, in ISO 8601 (as stored in model summaries)."""
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
@@ -78,7 +97,15 @@ class ModelBundle:
 
     def __post_init__(self) -> None:
         self._embedder: Any = None  # built on first use (see ``embedder``)
-        self._verifier: Any = None  # cached by banknote_guard.verify.verifier
+        #: SHA-256 of the file this model was read from or last written to (None: never on disk).
+        self.sha256: str | None = None
+        #: True when the hash was stored in the file and matched its contents at load.
+        self.integrity_checked = False
+
+    @property
+    def identity(self) -> str | None:
+        """The model's short identity: the first hex digits of its SHA-256 (None until saved or loaded)."""
+        return None if self.sha256 is None else self.sha256[:IDENTITY_DIGITS]
 
     # --- views -----------------------------------------------------------------------------------
 
@@ -123,6 +150,9 @@ class ModelBundle:
         metrics = self.summary.get("metrics", {})
         return {
             "path": None if self.path is None else str(self.path),
+            "id": self.identity,
+            "sha256": self.sha256,
+            "integrity": "checked" if self.integrity_checked else "unchecked (older model format without a hash)",
             "schema_version": self.schema_version,
             "app_version": self.summary.get("app_version"),
             "created": self.summary.get("created"),
@@ -159,7 +189,7 @@ class ModelBundle:
         _, g_meta = self.gallery.to_arrays()
         _, s_meta = self.svm.to_arrays()
         summary = dict(self.summary)
-        summary.setdefault("created", _now_iso())
+        summary.setdefault("created", now_iso())
         summary.setdefault("app_version", __version__)
         return {
             "model_config": self.model_config,
@@ -167,11 +197,11 @@ class ModelBundle:
             "gallery": g_meta,
             "svm": s_meta,
             "calibration": self.calibration.to_json(),
-            "summary": _jsonable(summary),
+            "summary": to_jsonable(summary),
         }
 
     def to_bytes(self) -> bytes:
-        """The file's bytes."""
+        """The file's bytes, with the integrity hash in the metadata."""
         from safetensors.numpy import save
 
         metadata = {
@@ -179,7 +209,11 @@ class ModelBundle:
             "schema_version": str(SCHEMA_VERSION),
             "payload": json.dumps(self._payload(), allow_nan=False, sort_keys=True),
         }
-        return save(self._tensors(), metadata=metadata)
+        tensors = self._tensors()
+        unsigned = save(tensors, metadata=metadata)
+        header, body = _split(unsigned, "model")
+        metadata["sha256"] = content_digest(header, body)
+        return save(tensors, metadata=metadata)
 
     def save(self, path: str | Path) -> Path:
         """Write the model atomically to ``path`` (``.bgm`` suggested) and remember the path."""
@@ -189,6 +223,8 @@ class ModelBundle:
             _write_file(tmp, data)
         self.path = path
         self.schema_version = SCHEMA_VERSION
+        self.sha256 = json.loads(data[8 : 8 + struct.unpack("<Q", data[:8])[0]])["__metadata__"]["sha256"]
+        self.integrity_checked = True
         return path
 
     # --- loading ---------------------------------------------------------------------------------
@@ -197,14 +233,29 @@ class ModelBundle:
     def load(cls, path: str | Path) -> "ModelBundle":
         """Open a model file; raises :class:`ModelFileError` for a missing, foreign, damaged or newer file."""
         path = Path(path)
-        if not path.exists():
-            raise ModelFileError(f"Model file {str(path)!r} does not exist.")
-        if not path.is_file():
-            raise ModelFileError(f"{str(path)!r} is a folder, not a model file.")
         try:
-            data = path.read_bytes()
+            info = path.stat()
+        except FileNotFoundError:
+            raise ModelFileError(f"Model file {str(path)!r} does not exist.") from None
         except OSError as exc:
             raise ModelFileError(f"Cannot read model file {str(path)!r}: {exc.strerror}.") from exc
+        if stat.S_ISDIR(info.st_mode):
+            raise ModelFileError(f"{str(path)!r} is a folder, not a model file.")
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelFileError(f"{str(path)!r} is not a regular file (a pipe or a device?), so it is not a model file.")
+        if info.st_size > MAX_MODEL_BYTES:
+            raise ModelFileError(
+                f"{str(path)!r} is {info.st_size / 2**30:.1f} GB: far larger than any banknote_guard model "
+                f"(at most {MAX_MODEL_BYTES / 2**30:.0f} GB), so it was not opened."
+            )
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as fh:
+                data = fh.read(MAX_MODEL_BYTES + 1)
+        except OSError as exc:
+            raise ModelFileError(f"Cannot read model file {str(path)!r}: {exc.strerror}.") from exc
+        if len(data) > MAX_MODEL_BYTES:
+            raise ModelFileError(f"{str(path)!r} grew while it was read; it was not opened.")
         bundle = cls.from_bytes(data, name=str(path))
         bundle.path = path
         return bundle
@@ -217,7 +268,7 @@ class ModelBundle:
         try:
             version = int(meta["schema_version"])
             payload = json.loads(meta["payload"])
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, RecursionError) as exc:
             raise ModelFileError(f"{name!r} is a damaged banknote_guard model: its settings cannot be read.") from exc
         if version > SCHEMA_VERSION:
             raise ModelFileError(
@@ -226,18 +277,26 @@ class ModelBundle:
             )
         if version < 1:
             raise ModelFileError(f"{name!r} is a damaged banknote_guard model (format version {version}).")
+        digest = _check_digest(data, header, version, name)
+        payload = model_check.check_payload(payload, name)
+        model_check.check_network_settings(payload["model_config"], name)
         try:
             from safetensors.numpy import load
 
             tensors = load(data)
         except Exception as exc:  # noqa: BLE001 - any parse failure is a damaged file
             raise ModelFileError(f"{name!r} is a damaged banknote_guard model: {exc}") from exc
+        model_check.check_arrays(tensors, name)
         try:
-            return cls._from_parts(tensors, payload, version)
-        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            bundle = cls._from_parts(tensors, payload, version)
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
             raise ModelFileError(
                 f"{name!r} is a damaged banknote_guard model: a part is missing or malformed ({exc})."
             ) from exc
+        model_check.check_consistency(bundle, name)
+        bundle.sha256 = digest
+        bundle.integrity_checked = version >= FIRST_HASHED_VERSION
+        return bundle
 
     @classmethod
     def _from_parts(cls, tensors: dict[str, np.ndarray], payload: dict[str, Any], version: int) -> "ModelBundle":
@@ -274,6 +333,40 @@ def _write_file(path: Path, data: bytes, chunk: int = 1 << 20) -> None:
             fh.write(data[start : start + chunk])
 
 
+def _split(data: bytes, name: str) -> tuple[dict[str, Any], bytes]:
+    """The parsed header and the tensor bytes of a safetensors file."""
+    (n,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8 : 8 + n].decode("utf-8")), data[8 + n :]
+
+
+def content_digest(header: dict[str, Any], body: bytes) -> str:
+    """SHA-256 (hex) of a model file's header without its ``sha256`` entry, then its tensor bytes.
+
+    The header is hashed in a canonical form (sorted keys, no spaces), so the digest does not depend on
+    how the JSON was laid out, only on what it says.
+    """
+    meta = {k: v for k, v in (header.get("__metadata__") or {}).items() if k != "sha256"}
+    canonical = dict(header, __metadata__=meta)
+    h = hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    h.update(b"\0")
+    h.update(body)
+    return h.hexdigest()
+
+
+def _check_digest(data: bytes, header: dict[str, Any], version: int, name: str) -> str:
+    """The file's digest; raises when a format-2 file's stored hash is missing or does not match."""
+    (n,) = struct.unpack("<Q", data[:8])
+    digest = content_digest(header, data[8 + n :])
+    stored = (header.get("__metadata__") or {}).get("sha256")
+    if version >= FIRST_HASHED_VERSION:
+        if not isinstance(stored, str) or stored != digest:
+            raise ModelFileError(
+                f"{name!r} is damaged or was altered: its contents do not match its integrity hash. "
+                "Copy the model file again from its source."
+            )
+    return digest
+
+
 def _read_header(data: bytes, name: str) -> dict[str, Any]:
     """Check and parse the safetensors header of a model file without touching the tensors."""
     not_ours = (
@@ -294,7 +387,7 @@ def _read_header(data: bytes, name: str) -> dict[str, Any]:
         raise ModelFileError(not_ours)
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ModelFileError(not_ours) from exc
     if not isinstance(header, dict):
         raise ModelFileError(not_ours)
@@ -318,20 +411,3 @@ def _read_header(data: bytes, name: str) -> dict[str, Any]:
     if end > body:
         raise ModelFileError(f"{name!r} is truncated (the file ends early). Copy the model file again.")
     return header
-
-
-def _jsonable(value: Any) -> Any:
-    """Turn numpy scalars/arrays and non-finite floats into plain JSON values (NaN/inf -> None)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value

@@ -59,11 +59,50 @@ MAX_SIMULATED_K = 10
 KSHOT_TOTAL_DRAWS = 600
 
 
+#: The false-alarm rate new models are calibrated at unless told otherwise (1 %).
+DEFAULT_FALSE_ALARM_RATE = 0.01
+#: The false-alarm rates a model can be calibrated at, inclusive: 0.1 % to 20 %. Below 0.1 % no
+#: held-out set of a desk-sized dataset can support the quantile; above 20 % the tool is useless.
+FALSE_ALARM_RANGE = (0.001, 0.2)
+#: Where the SVMs are fitted: on the training genuine notes, or on the held-out ("val") ones.
+SVM_DATA_CHOICES = ("train", "val")
+
+
 def check_far(far: float, owner: str = "calibrate") -> float:
-    """Validate a false-alarm rate (a float in (0, 0.5))."""
-    if not isinstance(far, (int, float)) or not (0.0 < float(far) < 0.5):
-        raise parameter_error("false_alarm_rate", owner, "a float in (0, 0.5), e.g. 0.01 for 1%", far)
+    """Validate a false-alarm rate (a float within :data:`FALSE_ALARM_RANGE`)."""
+    lo, hi = FALSE_ALARM_RANGE
+    if isinstance(far, bool) or not isinstance(far, (int, float)) or not (lo <= float(far) <= hi):
+        raise parameter_error(
+            "false_alarm_rate", owner, f"a float in [{lo:g}, {hi:g}], e.g. {DEFAULT_FALSE_ALARM_RATE:g} for 1%", far
+        )
     return float(far)
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """How a model's thresholds and SVMs are set after training: one default and one valid range,
+    shared by the command line, the GUI and the engine.
+
+    Attributes:
+        false_alarm_rate: share of genuine notes allowed to be called suspect, within
+            :data:`FALSE_ALARM_RANGE` (default :data:`DEFAULT_FALSE_ALARM_RATE`).
+        svm_kernel: kernel of the one-vs-rest SVMs, one of :data:`~banknote_guard.verify.svm.KERNELS`.
+        svm_data: fit the SVMs on the "train" genuine notes or on the held-out "val" ones (embeddings the
+            network was not trained on; needs every denomination among the held-out notes).
+    """
+
+    false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE
+    svm_kernel: str = "rbf"
+    svm_data: str = "train"
+
+    def __post_init__(self) -> None:
+        from banknote_guard.verify.svm import KERNELS
+
+        check_far(self.false_alarm_rate, "CalibrationConfig")
+        if self.svm_kernel not in KERNELS:
+            raise parameter_error("svm_kernel", "CalibrationConfig", f"one of {KERNELS}", self.svm_kernel)
+        if self.svm_data not in SVM_DATA_CHOICES:
+            raise parameter_error("svm_data", "CalibrationConfig", "'train' or 'val'", self.svm_data)
 
 
 def lognormal_quantile(scores: np.ndarray, q: float) -> float:
@@ -120,7 +159,7 @@ class Calibration:
         pooled_scores: held-out genuine scores of all calibrated denominations (sorted; capped).
     """
 
-    false_alarm_rate: float = 0.01
+    false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE
     thresholds: dict[str, float] = field(default_factory=dict)
     methods: dict[str, str] = field(default_factory=dict)
     heldout_counts: dict[str, int] = field(default_factory=dict)
@@ -177,7 +216,7 @@ def calibrate(
     classes: Sequence[str],
     genuine_scores: np.ndarray,
     genuine_denoms: Sequence[str],
-    far: float = 0.01,
+    far: float = DEFAULT_FALSE_ALARM_RATE,
     *,
     known_scores: np.ndarray | None = None,
 ) -> Calibration:

@@ -23,7 +23,6 @@ own notes, explained in a warning.
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 
 from banknote_guard.errors import parameter_error
 from banknote_guard.progress import CancelToken, ProgressCallback, check_cancel, report
+from banknote_guard.verify.bundle import now_iso
 from banknote_guard.verify.calibration import UNKNOWN_FACTOR, estimate_threshold
 from banknote_guard.verify.svm import OneVsRestSVM
 
@@ -207,9 +207,8 @@ def _enroll_groups(
             distance=gallery.distance,
         )
         cal.unknown_threshold = max(cal.unknown_threshold, UNKNOWN_FACTOR * max(cal.thresholds.values()))
-        model._verifier = None  # type: ignore[attr-defined]  # scores change: drop a cached verifier
         enrolled = dict(model.summary.get("enrolled", {}))
-        now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+        now = now_iso()
         for e in out.enrolled:
             enrolled[e.denomination] = {
                 "k": e.k, "calibration_method": e.calibration_method, "spread_method": e.spread_method,

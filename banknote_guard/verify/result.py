@@ -5,6 +5,7 @@ Fields may be added, never renamed: ``to_json()`` is the format of DESIGN.md §5
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,7 +28,9 @@ class VerificationResult:
             denomination, or not a note at all).
         counterfeit_score: continuous, higher = more suspicious; the distance to the matched
             denomination's genuine centroid divided by that denomination's spread.
-        threshold: the score above which this denomination's notes are called suspect.
+        threshold: the score above which this denomination's notes are called suspect (the calibrated
+            threshold times ``threshold_scale``).
+        threshold_scale: the operator's threshold scale the verdict was reached with (1.0: as calibrated).
         distances: denomination id -> distance of the embedding to that denomination's centroid.
         probabilities: denomination id -> one-vs-rest SVM probability.
         note_found: whether the note's outline was found in the image (False: the whole image was used).
@@ -42,6 +45,7 @@ class VerificationResult:
     verdict: Verdict | None = None
     counterfeit_score: float | None = None
     threshold: float | None = None
+    threshold_scale: float = 1.0
     distances: dict[str, float] = field(default_factory=dict)
     probabilities: dict[str, float] = field(default_factory=dict)
     note_found: bool | None = None
@@ -64,10 +68,19 @@ class VerificationResult:
             "error": self.error,
             "denomination": self.denomination,
             "verdict": self.verdict,
-            "counterfeit_score": None if self.counterfeit_score is None else float(self.counterfeit_score),
-            "distances": {k: float(v) for k, v in self.distances.items()},
-            "probabilities": {k: float(v) for k, v in self.probabilities.items()},
-            "threshold": None if self.threshold is None else float(self.threshold),
+            "counterfeit_score": _finite_or_none(self.counterfeit_score),
+            "distances": {k: _finite_or_none(v) for k, v in self.distances.items()},
+            "probabilities": {k: _finite_or_none(v) for k, v in self.probabilities.items()},
+            "threshold": _finite_or_none(self.threshold),
+            "threshold_scale": float(self.threshold_scale),
             "note_found": self.note_found,
             "seconds": self.seconds,
         }
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    """A JSON-safe number: NaN and infinities (and None) become None."""
+    if value is None:
+        return None
+    v = float(value)
+    return v if math.isfinite(v) else None

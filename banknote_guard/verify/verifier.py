@@ -3,20 +3,12 @@
 Each image is read, the note is found and warped upright (:func:`~banknote_guard.model.preprocess.prepare_image`),
 the network turns it into an embedding, and the gallery scores it.
 
-Verdict rule (the same for every note of a model):
-
-1. ``denomination`` = the denomination whose genuine centroid is nearest to the embedding.
-2. ``counterfeit_score`` = distance to that centroid / that denomination's spread (see
-   :mod:`~banknote_guard.verify.gallery`): higher = more suspicious, comparable across notes of one model.
-3. ``threshold`` = that denomination's calibrated threshold (:mod:`~banknote_guard.verify.calibration`).
-4. ``verdict`` =
-   - ``"unknown"`` when the score exceeds the model's unknown threshold (far beyond every known
-     note, counterfeits included), or when no note outline was found *and* the score exceeds the
-     highest score of any known note seen at calibration (``unknown_threshold / UNKNOWN_FACTOR``):
-     probably not a note at all. A counterfeit in a tightly cropped scan (no outline to find) is
-     therefore still "suspect", not "unknown";
-   - else ``"suspect"`` when the score exceeds the threshold;
-   - else ``"genuine"``.
+Scoring: the nearest denomination centroid names the denomination; the ``counterfeit_score`` is the
+distance to that centroid divided by that denomination's spread (see
+:mod:`~banknote_guard.verify.gallery`); the threshold is that denomination's calibrated threshold
+(:mod:`~banknote_guard.verify.calibration`) times the operator's threshold scale; the verdict follows
+the one rule in :mod:`~banknote_guard.verify.verdict` (fail closed: never "genuine" on a non-finite
+score).
 
 The SVM probabilities are reported beside the verdict (``probabilities``) but do not change it, so a
 verdict depends only on distances and stored thresholds.
@@ -39,9 +31,19 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import numpy as np
 
 from banknote_guard.errors import BanknoteGuardError, parameter_error
-from banknote_guard.progress import CancelToken, EtaEstimator, ProgressCallback, check_cancel, report
-from banknote_guard.verify.calibration import UNKNOWN_FACTOR
+from banknote_guard.progress import (
+    CancelToken,
+    EtaEstimator,
+    ProgressCallback,
+    check_cancel,
+    report,
+)
 from banknote_guard.verify.result import VerificationResult
+from banknote_guard.verify.verdict import (
+    DEFAULT_THRESHOLD_SCALE,
+    check_threshold_scale,
+    judge,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.verify.bundle import ModelBundle
@@ -113,11 +115,21 @@ class Verifier:
         bundle: the model.
         batch_size: notes per forward pass of the network.
         workers: threads that read and rectify images (default: min(4, CPU cores)).
+        threshold_scale: the operator's threshold scale (1.0: as calibrated; below 1.0 flags more
+            notes); see :mod:`~banknote_guard.verify.verdict`.
     """
 
-    def __init__(self, bundle: "ModelBundle", *, batch_size: int = 32, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        bundle: "ModelBundle",
+        *,
+        batch_size: int = 32,
+        workers: int | None = None,
+        threshold_scale: float = DEFAULT_THRESHOLD_SCALE,
+    ) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise parameter_error("batch_size", "Verifier", "an int >= 1", batch_size)
+        self.threshold_scale = check_threshold_scale(threshold_scale, "Verifier")
         self.bundle = bundle
         self.batch_size = batch_size
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
@@ -228,7 +240,9 @@ class Verifier:
         rectified: Sequence[np.ndarray | None] | None = None,
     ) -> list[VerificationResult]:
         """Verdicts for embeddings (see the module docstring for the rule)."""
-        return score_embeddings(self.bundle, embeddings, names, note_found, rectified)
+        return score_embeddings(
+            self.bundle, embeddings, names, note_found, rectified, threshold_scale=self.threshold_scale
+        )
 
 
 def score_embeddings(
@@ -237,6 +251,8 @@ def score_embeddings(
     names: Sequence[str],
     note_found: Sequence[bool] | None = None,
     rectified: Sequence[np.ndarray | None] | None = None,
+    *,
+    threshold_scale: float = DEFAULT_THRESHOLD_SCALE,
 ) -> list[VerificationResult]:
     """Turn embeddings into :class:`VerificationResult` objects with the model's verdict rule.
 
@@ -246,6 +262,7 @@ def score_embeddings(
         names: N paths or names.
         note_found: whether each note's outline was found (default: True for all).
         rectified: the rectified images, kept on the results (optional).
+        threshold_scale: the operator's threshold scale (see :mod:`~banknote_guard.verify.verdict`).
     """
     gallery, cal = bundle.gallery, bundle.calibration
     n = len(names)
@@ -261,19 +278,15 @@ def score_embeddings(
         denom = classes[int(best[i])]
         thr = float(cal.threshold_for(denom))
         s = float(score[i])
-        if s > cal.unknown_threshold or (not found[i] and s > max(thr, cal.unknown_threshold / UNKNOWN_FACTOR)):
-            verdict = "unknown"
-        elif s > thr:
-            verdict = "suspect"
-        else:
-            verdict = "genuine"
+        verdict = judge(s, thr, cal.unknown_threshold, note_found=bool(found[i]), threshold_scale=threshold_scale)
         out.append(
             VerificationResult(
                 path=str(names[i]),
                 denomination=denom,
-                verdict=verdict,  # type: ignore[arg-type]
+                verdict=verdict,
                 counterfeit_score=s,
-                threshold=thr,
+                threshold=thr * threshold_scale,
+                threshold_scale=threshold_scale,
                 distances={c: float(dist[i, j]) for j, c in enumerate(classes)},
                 probabilities={c: float(proba[i, j]) for j, c in enumerate(svm_classes)},
                 note_found=bool(found[i]),
@@ -283,27 +296,20 @@ def score_embeddings(
     return out
 
 
-def _verifier_of(model: "ModelBundle") -> Verifier:
-    """The model's cached :class:`Verifier` (built once per bundle)."""
-    v = getattr(model, "_verifier", None)
-    if v is None or v.bundle is not model:
-        v = Verifier(model)
-        model._verifier = v  # type: ignore[attr-defined]
-    return v
-
-
 def verify_paths(
     model: "ModelBundle",
     paths: Iterable[str | os.PathLike[str]],
     *,
+    threshold_scale: float = DEFAULT_THRESHOLD_SCALE,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> list[VerificationResult]:
     """Verify files, folders (recursive) and globs with ``model``; see :class:`Verifier`."""
-    return _verifier_of(model).verify_paths(paths, progress=progress, cancel=cancel)
+    return Verifier(model, threshold_scale=threshold_scale).verify_paths(paths, progress=progress, cancel=cancel)
 
 
-def verify_image(model: "ModelBundle", rgb: np.ndarray, name: str = "image") -> VerificationResult:
+def verify_image(
+    model: "ModelBundle", rgb: np.ndarray, name: str = "image", *, threshold_scale: float = DEFAULT_THRESHOLD_SCALE
+) -> VerificationResult:
     """Verify one image already in memory; see :meth:`Verifier.verify_image`."""
-    return _verifier_of(model).verify_image(rgb, name)
-
+    return Verifier(model, threshold_scale=threshold_scale).verify_image(rgb, name)

@@ -136,6 +136,11 @@ class FakeApi:
         self.train_started = threading.Event()
         self.calls: list[str] = []
 
+    def __getattr__(self, name: str):  # noqa: ANN204 - the engine's pure helpers (verdict rule, summaries)
+        from banknote_guard import api
+
+        return getattr(api, name)
+
     def demo_model_path(self) -> Path:
         return self.tmp / "no-demo.bgm"
 
@@ -169,7 +174,7 @@ class FakeApi:
                 progress(Progress("scan", f"Reading {d.as_posix()}", i + 1, len(denoms)))
         return FakeReport(entries, ["2 of 3 denominations have no counterfeits"])
 
-    def train_model(self, dataset_root, out_path, config=None, *, false_alarm_rate=0.01, svm_kernel="rbf",  # noqa: ANN001
+    def train_model(self, dataset_root, out_path, config=None, *, calibration=None,  # noqa: ANN001
                     resume=False, progress=None, cancel=None) -> FakeOutcome:
         self.calls.append("train_model")
         self.train_started.set()

@@ -132,7 +132,7 @@ def test_bundle_with_the_branch_round_trips(
     make_config: Callable[..., TrainConfig], tiny_dataset: Dataset, tmp_path: Path
 ) -> None:
     from banknote_guard.verify.bundle import ModelBundle
-    from banknote_guard.verify.pipeline import build_bundle
+    from banknote_guard.workflows.training import build_bundle
 
     config = make_config(epochs=1)
     assert config.model.detail_patches > 0

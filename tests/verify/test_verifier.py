@@ -11,7 +11,13 @@ from banknote_guard.verify.bundle import ModelBundle
 from banknote_guard.verify.calibration import Calibration
 from banknote_guard.verify.gallery import Gallery
 from banknote_guard.verify.svm import OneVsRestSVM
-from banknote_guard.verify.verifier import Verifier, expand_paths, score_embeddings, verify_image, verify_paths
+from banknote_guard.verify.verifier import (
+    Verifier,
+    expand_paths,
+    score_embeddings,
+    verify_image,
+    verify_paths,
+)
 
 
 def test_batch_with_broken_file_folder_missing_path_and_glob(tiny_bundle, pattern_dataset, tmp_path) -> None:

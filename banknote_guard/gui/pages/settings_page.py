@@ -76,7 +76,7 @@ class SettingsPage(Page):
         mrow.addWidget(load)
 
         self.threshold_scale = QDoubleSpinBox()
-        self.threshold_scale.setRange(0.5, 2.0)
+        self.threshold_scale.setRange(*self.api.THRESHOLD_SCALE_RANGE)
         self.threshold_scale.setSingleStep(0.05)
         self.threshold_scale.setDecimals(2)
         self.threshold_scale.setValue(s.threshold_scale)
@@ -86,7 +86,7 @@ class SettingsPage(Page):
         )
         self.threshold_scale.valueChanged.connect(self._save_scale)
         self.far = QDoubleSpinBox()
-        self.far.setRange(0.1, 20.0)
+        self.far.setRange(*(100 * x for x in self.api.FALSE_ALARM_RANGE))
         self.far.setDecimals(1)
         self.far.setSuffix(" %")
         self.far.setValue(s.false_alarm_rate * 100)

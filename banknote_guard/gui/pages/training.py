@@ -37,7 +37,7 @@ from banknote_guard.gui.pages.base import Page
 from banknote_guard.gui.state import AppState, app_data_dir
 from banknote_guard.gui.widgets.line_chart import LiveLineChart
 from banknote_guard.gui.workers import Job, JobContext
-from banknote_guard.model.config import ModelConfig, TrainConfig
+from banknote_guard.api import CalibrationConfig, ModelConfig, TrainConfig
 from banknote_guard.progress import Progress, format_seconds
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,6 @@ FALLBACK_BACKBONES = [
     ("resnet18", "torchvision ResNet-18."),
     ("mobilenet_v3_small", "torchvision MobileNet-V3 small."),
 ]
-SVM_KERNELS = ["rbf", "linear", "poly", "sigmoid"]
 
 #: Fields shown in the main form, then in "Advanced"; (owner, field name, label).
 MAIN_FIELDS = [
@@ -143,72 +142,30 @@ class TrainingPage(Page):
         self._last_log = ""
         self._last_stage = ""
 
-        # --- left: settings -----------------------------------------------------------------
-        self.dataset_label = QLabel()
-        self.dataset_label.setWordWrap(True)
-        self.out_edit = QLineEdit()
-        self.out_edit.setToolTip("Where the trained model is saved (a .bgm file).")
-        out_browse = QPushButton("\u2026")
-        out_browse.setFixedWidth(32)
-        out_browse.setToolTip("Choose where to save the model")
-        out_browse.clicked.connect(self._browse_out)
-        out_row = QHBoxLayout()
-        out_row.addWidget(self.out_edit, 1)
-        out_row.addWidget(out_browse)
+        left = self._build_settings_panel()
+        right = self._build_results_panel()
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([390, 840])
+        self.body.addWidget(split, 1)
 
-        main_form = QFormLayout()
-        main_form.addRow("Dataset:", self.dataset_label)
-        main_form.addRow("Save model as:", out_row)
-        for owner, name, label in MAIN_FIELDS:
-            main_form.addRow(label + ":", self._editor(owner, name))
-        self.kernel = QComboBox()
-        self.kernel.addItems(SVM_KERNELS)
-        self.kernel.setToolTip("Kernel of the one-vs-rest SVMs fitted on the embeddings (rbf = Gaussian).")
-        main_form.addRow("SVM kernel:", self.kernel)
-        self.far = QDoubleSpinBox()
-        self.far.setRange(0.1, 20.0)
-        self.far.setDecimals(1)
-        self.far.setSuffix(" %")
-        self.far.setValue(self.settings.false_alarm_rate * 100)
-        self.far.setToolTip("Share of held-out genuine notes allowed to be flagged when thresholds are calibrated.")
-        main_form.addRow("False alarms allowed:", self.far)
-        self.resume = QCheckBox("Continue from the last checkpoint")
-        self.resume.setToolTip("Resume a cancelled run of the same model file instead of starting afresh.")
-        main_form.addRow("", self.resume)
-        settings_box = QGroupBox("Settings")
-        settings_box.setLayout(main_form)
+        self._connect_signals()
+        self._update_dataset()
+        self.out_edit.setText(str(self.default_out_path()))
+        self._sync_margin2()
 
-        adv_form = QFormLayout()
-        for owner, name, label in ADVANCED_FIELDS:
-            adv_form.addRow(label + ":", self._editor(owner, name))
-        self.advanced = QGroupBox("Advanced")
-        self.advanced.setLayout(adv_form)
-        self.advanced.setVisible(False)
-        self.advanced_toggle = QCheckBox("Show advanced settings")
-        self.advanced_toggle.setToolTip("Embedding size, distance, mining, learning rate, validation share, ...")
-        self.advanced_toggle.toggled.connect(self.advanced.setVisible)
+    # --- layout -------------------------------------------------------------------------------
 
-        self.start_button = QPushButton("Start training")
-        self.start_button.setObjectName("primary")
-        self.start_button.setToolTip("Start training (Ctrl+Return)")
-        self.start_button.clicked.connect(self.start_training)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the current step; the last checkpoint is kept (Esc)")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel_training)
-        self.defaults_button = QPushButton("Defaults")
-        self.defaults_button.setToolTip("Put every setting back to its default")
-        self.defaults_button.clicked.connect(self.reset_defaults)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.defaults_button)
-
+    def _build_settings_panel(self) -> QWidget:
+        """The left side: the settings (scrolling) above the Start / Cancel / Defaults buttons."""
         left_inner = QWidget()
         ll = QVBoxLayout(left_inner)
         ll.setContentsMargins(0, 0, 6, 0)
-        ll.addWidget(settings_box)
+        ll.addWidget(self._build_settings_form())
+        self._build_advanced_settings()
         ll.addWidget(self.advanced_toggle)
         ll.addWidget(self.advanced)
         ll.addStretch(1)
@@ -222,21 +179,123 @@ class TrainingPage(Page):
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         lv.addWidget(scroll, 1)
-        lv.addLayout(buttons)
+        lv.addLayout(self._build_buttons())
+        return left
 
-        # --- right: progress, chart, log, evaluation ----------------------------------------------
+    def _build_settings_form(self) -> QGroupBox:
+        """The "Settings" box: dataset, model file, the main fields, SVM kernel, false alarms, resume."""
+        self.dataset_label = QLabel()
+        self.dataset_label.setWordWrap(True)
+        out_row = self._build_output_row()
+        main_form = QFormLayout()
+        main_form.addRow("Dataset:", self.dataset_label)
+        main_form.addRow("Save model as:", out_row)
+        for owner, name, label in MAIN_FIELDS:
+            main_form.addRow(label + ":", self._editor(owner, name))
+        self.kernel = QComboBox()
+        self.kernel.addItems(list(self.api.SVM_KERNELS))
+        self.kernel.setCurrentText(CalibrationConfig().svm_kernel)
+        self.kernel.setToolTip("Kernel of the one-vs-rest SVMs fitted on the embeddings (rbf = Gaussian).")
+        main_form.addRow("SVM kernel:", self.kernel)
+        self.far = QDoubleSpinBox()
+        self.far.setRange(*(100 * x for x in self.api.FALSE_ALARM_RANGE))
+        self.far.setDecimals(1)
+        self.far.setSuffix(" %")
+        self.far.setValue(self.settings.false_alarm_rate * 100)
+        self.far.setToolTip("Share of held-out genuine notes allowed to be flagged when thresholds are calibrated.")
+        main_form.addRow("False alarms allowed:", self.far)
+        self.resume = QCheckBox("Continue from the last checkpoint")
+        self.resume.setToolTip("Resume a cancelled run of the same model file instead of starting afresh.")
+        main_form.addRow("", self.resume)
+        settings_box = QGroupBox("Settings")
+        settings_box.setLayout(main_form)
+        return settings_box
+
+    def _build_output_row(self) -> QHBoxLayout:
+        """The model file's path with its browse button."""
+        self.out_edit = QLineEdit()
+        self.out_edit.setToolTip("Where the trained model is saved (a .bgm file).")
+        out_browse = QPushButton("\u2026")
+        out_browse.setFixedWidth(32)
+        out_browse.setToolTip("Choose where to save the model")
+        out_browse.clicked.connect(self._browse_out)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.out_edit, 1)
+        out_row.addWidget(out_browse)
+        return out_row
+
+    def _build_advanced_settings(self) -> None:
+        """The hidden "Advanced" box and the check box that shows it."""
+        adv_form = QFormLayout()
+        for owner, name, label in ADVANCED_FIELDS:
+            adv_form.addRow(label + ":", self._editor(owner, name))
+        self.advanced = QGroupBox("Advanced")
+        self.advanced.setLayout(adv_form)
+        self.advanced.setVisible(False)
+        self.advanced_toggle = QCheckBox("Show advanced settings")
+        self.advanced_toggle.setToolTip("Embedding size, distance, mining, learning rate, validation share, ...")
+
+    def _build_buttons(self) -> QHBoxLayout:
+        """Start, Cancel and Defaults."""
+        self.start_button = QPushButton("Start training")
+        self.start_button.setObjectName("primary")
+        self.start_button.setToolTip("Start training (Ctrl+Return)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop after the current step; the last checkpoint is kept (Esc)")
+        self.cancel_button.setEnabled(False)
+        self.defaults_button = QPushButton("Defaults")
+        self.defaults_button.setToolTip("Put every setting back to its default")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.defaults_button)
+        return buttons
+
+    def _build_results_panel(self) -> QWidget:
+        """The right side: progress bar, chart beside the evaluation table, log, and the outcome."""
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(6, 0, 0, 0)
+        rl.addLayout(self._build_progress_area())
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        upper.addWidget(self._build_chart())
+        upper.addWidget(self._build_evaluation_table())
+        upper.setSizes([500, 320])
+        rsplit = QSplitter(Qt.Orientation.Vertical)
+        rsplit.addWidget(upper)
+        rsplit.addWidget(self._build_log_view())
+        rsplit.setSizes([360, 200])
+        rl.addWidget(rsplit, 1)
+        rl.addLayout(self._build_result_row())
+        return right
+
+    def _build_progress_area(self) -> QHBoxLayout:
+        """The progress bar and the ETA beside it."""
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("Not started")
         self.progress.setTextVisible(True)
         self.eta = QLabel("")
+        ph = QHBoxLayout()
+        ph.addWidget(self.progress, 1)
+        ph.addWidget(self.eta)
+        return ph
+
+    def _build_chart(self) -> LiveLineChart:
         self.chart = LiveLineChart("training loss", "validation AUC")
+        return self.chart
+
+    def _build_log_view(self) -> QPlainTextEdit:
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(2000)
         self.log_view.setPlaceholderText("Messages from the training run appear here.")
         self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        return self.log_view
+
+    def _build_evaluation_table(self) -> QTableWidget:
         self.evaluation = QTableWidget(0, 2)
         self.evaluation.setHorizontalHeaderLabels(["Held-out evaluation", "Value"])
         self.evaluation.setMinimumWidth(260)
@@ -246,46 +305,27 @@ class TrainingPage(Page):
         self.evaluation.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.evaluation.verticalHeader().setDefaultSectionSize(self.evaluation.fontMetrics().height() + 6)
         self.evaluation.setWordWrap(False)
+        return self.evaluation
+
+    def _build_result_row(self) -> QHBoxLayout:
+        """The outcome's text and the (hidden) "Use this model" button of a cancelled run."""
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
         self.use_button = QPushButton("Use this model")
         self.use_button.setToolTip("Verify notes with the model of the cancelled run")
-        self.use_button.clicked.connect(self.use_cancelled_model)
         self.use_button.hide()
-
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(6, 0, 0, 0)
-        ph = QHBoxLayout()
-        ph.addWidget(self.progress, 1)
-        ph.addWidget(self.eta)
-        rl.addLayout(ph)
-        upper = QSplitter(Qt.Orientation.Horizontal)
-        upper.addWidget(self.chart)
-        upper.addWidget(self.evaluation)
-        upper.setSizes([500, 320])
-        rsplit = QSplitter(Qt.Orientation.Vertical)
-        rsplit.addWidget(upper)
-        rsplit.addWidget(self.log_view)
-        rsplit.setSizes([360, 200])
-        rl.addWidget(rsplit, 1)
         res_row = QHBoxLayout()
         res_row.addWidget(self.result_label, 1)
         res_row.addWidget(self.use_button)
-        rl.addLayout(res_row)
+        return res_row
 
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setStretchFactor(0, 0)
-        split.setStretchFactor(1, 1)
-        split.setSizes([390, 840])
-        self.body.addWidget(split, 1)
-
-        state.dataset_changed.connect(self._update_dataset)
-        self._update_dataset()
-        self.out_edit.setText(str(self.default_out_path()))
-        self._sync_margin2()
+    def _connect_signals(self) -> None:
+        self.advanced_toggle.toggled.connect(self.advanced.setVisible)
+        self.start_button.clicked.connect(self.start_training)
+        self.cancel_button.clicked.connect(self.cancel_training)
+        self.defaults_button.clicked.connect(self.reset_defaults)
+        self.use_button.clicked.connect(self.use_cancelled_model)
+        self.state.dataset_changed.connect(self._update_dataset)
 
     # --- form ---------------------------------------------------------------------------------
 
@@ -342,7 +382,7 @@ class TrainingPage(Page):
         for (owner, name), w in self.editors.items():
             cls = ModelConfig if owner == "model" else TrainConfig
             self._set_value(w, _field_map(cls)[name].default)
-        self.kernel.setCurrentText("rbf")
+        self.kernel.setCurrentText(CalibrationConfig().svm_kernel)
         self.far.setValue(self.settings.false_alarm_rate * 100)
 
     def set_value(self, owner: str, name: str, value: Any) -> None:
@@ -417,8 +457,11 @@ class TrainingPage(Page):
         except Exception as exc:  # noqa: BLE001 - a bad value is shown, not raised
             self.show_error("Check the settings", str(exc))
             return
-        far = self.far.value() / 100.0
-        kernel = self.kernel.currentText()
+        try:
+            calibration = CalibrationConfig(false_alarm_rate=self.far.value() / 100.0, svm_kernel=self.kernel.currentText())
+        except Exception as exc:  # noqa: BLE001 - a bad value is shown, not raised
+            self.show_error("Check the settings", str(exc))
+            return
         resume = self.resume.isChecked()
         api = self.api
         self.outcome = None
@@ -437,7 +480,7 @@ class TrainingPage(Page):
 
         def work(ctx: JobContext) -> Any:
             return api.train_model(
-                root, out, config, false_alarm_rate=far, svm_kernel=kernel, resume=resume,
+                root, out, config, calibration=calibration, resume=resume,
                 progress=ctx.progress, cancel=ctx.cancel,
             )
 

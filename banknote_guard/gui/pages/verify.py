@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFont, QFontMetrics
@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from banknote_guard.gui.pages.base import Page
-from banknote_guard.gui.results import BatchSummary, apply_threshold_scale
 from banknote_guard.gui.state import AppState
 from banknote_guard.gui.style import verdict_style
 from banknote_guard.gui.widgets.images import qimage_to_rgb
@@ -34,7 +33,9 @@ from banknote_guard.gui.widgets.result_card import ResultCard
 from banknote_guard.gui.widgets.thumbnail_grid import IMAGE_SUFFIXES
 from banknote_guard.gui.workers import Job, JobContext, running_jobs
 from banknote_guard.progress import EtaEstimator, Progress, check_cancel, format_seconds
-from banknote_guard.verify.result import VerificationResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from banknote_guard.api import VerificationResult
 
 #: Notes verified per call to the engine; results reach the table after each chunk.
 CHUNK_SIZE = 8
@@ -172,7 +173,7 @@ class VerifyPage(Page):
         split.setSizes([620, 430])
         self.body.addWidget(split, 1)
 
-        self.summary_label = QLabel(BatchSummary().text())
+        self.summary_label = QLabel(self.api.summarise([]).text())
         self.summary_label.setWordWrap(True)
         f = QFont(self.summary_label.font())
         f.setBold(True)
@@ -350,8 +351,8 @@ class VerifyPage(Page):
     # --- results ----------------------------------------------------------------------------------
 
     def displayed(self, result: VerificationResult) -> VerificationResult:
-        """The result as judged with the threshold scale of the settings."""
-        return apply_threshold_scale(result, self.settings.threshold_scale)
+        """The result as judged with the threshold scale of the settings (the engine's rule)."""
+        return self.api.rejudge(result, self.settings.threshold_scale)
 
     def add_results(self, results: list[VerificationResult]) -> None:
         """Append results to the table (the worker calls this once per chunk)."""
@@ -392,9 +393,7 @@ class VerifyPage(Page):
             self.table.setSpan(row, 2, 1, 3)
 
     def _refresh_summary(self) -> None:
-        summary = BatchSummary()
-        for raw in self.results:
-            summary.add(self.displayed(raw))
+        summary = self.api.summarise([self.displayed(raw) for raw in self.results])
         self.summary = summary
         self.summary_label.setText(summary.text())
         parts = []

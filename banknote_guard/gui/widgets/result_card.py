@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPaintEvent, QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from banknote_guard.gui.style import GENUINE_COLOUR, SUSPECT_COLOUR, verdict_style
 from banknote_guard.gui.widgets.bar_chart import BarChart
 from banknote_guard.gui.widgets.images import rgb_to_qimage
-from banknote_guard.verify.result import VerificationResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from banknote_guard.api import VerificationResult
 
 
 class ScoreGauge(QWidget):

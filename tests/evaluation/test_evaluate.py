@@ -13,8 +13,8 @@ from sklearn import metrics as skm
 from sklearn.decomposition import PCA
 
 from banknote_guard.data.records import ImageRecord
-from banknote_guard.verify import plots
-from banknote_guard.verify.evaluate import EvaluationReport, evaluate_results
+from banknote_guard.evaluation import plots
+from banknote_guard.evaluation.evaluate import EvaluationReport, evaluate_results
 from banknote_guard.verify.result import VerificationResult
 
 
@@ -161,7 +161,7 @@ def tiny_setup(tmp_path_factory: pytest.TempPathFactory):
     from banknote_guard.model.config import ModelConfig, TrainConfig
     from banknote_guard.model.network import EmbeddingNet
     from banknote_guard.synth.generator import SynthOptions, generate_dataset
-    from banknote_guard.verify.pipeline import build_bundle
+    from banknote_guard.workflows.training import build_bundle
 
     root = tmp_path_factory.mktemp("tiny") / "data"
     generate_dataset(root, SynthOptions(currencies=1, denominations_per_currency=2, genuine_per_denomination=10,
@@ -177,8 +177,8 @@ def tiny_setup(tmp_path_factory: pytest.TempPathFactory):
 
 def test_evaluate_on_image_files_writes_json_and_plots(tiny_setup, tmp_path: Path) -> None:
     from banknote_guard.api import evaluate
+    from banknote_guard.evaluation import metrics
     from banknote_guard.progress import Progress
-    from banknote_guard.verify import metrics
 
     root, bundle = tiny_setup
     broken = root / "KRT" / "5" / "genuine" / "zz_broken.jpg"
@@ -209,8 +209,8 @@ def test_evaluate_on_image_files_writes_json_and_plots(tiny_setup, tmp_path: Pat
 
 def test_evaluate_stops_when_cancelled(tiny_setup, tmp_path: Path) -> None:
     from banknote_guard.errors import CancelledError
+    from banknote_guard.evaluation.evaluate import evaluate
     from banknote_guard.progress import CancelToken
-    from banknote_guard.verify.evaluate import evaluate
 
     root, bundle = tiny_setup
     token = CancelToken()
@@ -222,7 +222,7 @@ def test_evaluate_stops_when_cancelled(tiny_setup, tmp_path: Path) -> None:
 
 def test_evaluate_refuses_a_folder_that_is_not_a_dataset(tiny_setup, tmp_path: Path) -> None:
     from banknote_guard.errors import DatasetLayoutError
-    from banknote_guard.verify.evaluate import evaluate
+    from banknote_guard.evaluation.evaluate import evaluate
 
     _, bundle = tiny_setup
     (tmp_path / "empty").mkdir()

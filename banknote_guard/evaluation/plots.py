@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
+from banknote_guard.evaluation import metrics
 from banknote_guard.fileio import atomic_path
-from banknote_guard.verify import metrics
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -172,7 +172,7 @@ def plot_embeddings(
     points = np.asarray(points, dtype=np.float64)
     denominations = list(denominations)
     counterfeit_arr = np.asarray(counterfeit, dtype=bool)
-    from banknote_guard.verify.evaluate import denomination_sort_key
+    from banknote_guard.data.records import denomination_sort_key
 
     centroids = dict(centroids or {})
     names = sorted(set(denominations) | set(centroids), key=denomination_sort_key)

@@ -32,10 +32,14 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from banknote_guard import __version__
-from banknote_guard.errors import ParameterError, parameter_error
+from banknote_guard.errors import ParameterError
 from banknote_guard.progress import CancelToken, ProgressCallback, report
-from banknote_guard.verify.bundle import ModelBundle, _now_iso
-from banknote_guard.verify.calibration import calibrate, check_far, kshot_thresholds
+from banknote_guard.verify.bundle import ModelBundle, now_iso
+from banknote_guard.verify.calibration import (
+    CalibrationConfig,
+    calibrate,
+    kshot_thresholds,
+)
 from banknote_guard.verify.gallery import Gallery
 from banknote_guard.verify.svm import OneVsRestSVM
 
@@ -81,12 +85,10 @@ def train_model(
     out_path: str | Path,
     config: "TrainConfig | None" = None,
     *,
-    false_alarm_rate: float = 0.01,
-    svm_kernel: str = "rbf",
+    calibration: CalibrationConfig | None = None,
     resume: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
-    svm_data: str = "train",
 ) -> TrainOutcome:
     """Train the network, fit the gallery, SVMs and thresholds, evaluate on held-out notes, save.
 
@@ -94,23 +96,17 @@ def train_model(
         dataset_root: a folder in the DESIGN.md §4 layout.
         out_path: the model file to write (``.bgm``).
         config: training settings (default: :class:`~banknote_guard.model.config.TrainConfig()`).
-        false_alarm_rate: share of genuine notes allowed to be called suspect (default 1%).
-        svm_kernel: "rbf", "linear", "poly" or "sigmoid".
+        calibration: false-alarm rate and SVM settings (default: :class:`CalibrationConfig()`, 1 %).
         resume: continue an interrupted training from ``<out_path>.ckpt``.
         progress: receives "prepare"/"train" reports from the trainer, then "gallery", "calibrate", "save".
         cancel: stops training (the best weights so far are kept and saved).
-        svm_data: fit the SVMs on the "train" genuine notes (default) or on the held-out "val" ones
-            (embeddings the network was not trained on; needs at least two denominations there).
     """
     from banknote_guard.data.dataset import discover_dataset
     from banknote_guard.model.config import TrainConfig
     from banknote_guard.model.trainer import train
 
     started = time.monotonic()
-    far = check_far(false_alarm_rate, "train_model")
-    OneVsRestSVM(kernel=svm_kernel)._validate()
-    if svm_data not in ("train", "val"):
-        raise parameter_error("svm_data", "train_model", "'train' or 'val'", svm_data)
+    calibration = calibration or CalibrationConfig()
     out_path = Path(out_path)
     if out_path.is_dir():
         raise ParameterError(f"The model path {str(out_path)!r} is a folder; give a file name such as model.bgm.")
@@ -126,12 +122,10 @@ def train_model(
         result.train_config,
         result.train_records,
         result.val_records,
-        far=far,
-        svm_kernel=svm_kernel,
-        svm_data=svm_data,
+        calibration=calibration,
         progress=progress,
-        train_images=getattr(result, "train_images", None),
-        val_images=getattr(result, "val_images", None),
+        train_images=result.train_images,
+        val_images=result.val_images,
     )
     genuine = {d: len(dataset.genuine(d)) for d in dataset.denominations}
     counterfeit = {d: len(dataset.counterfeit(d)) for d in dataset.denominations}
@@ -151,7 +145,7 @@ def train_model(
                 "counterfeit": counterfeit,
                 "train_images": len(result.train_records),
                 "val_images": len(result.val_records),
-                "unreadable": len(getattr(result, "failures", []) or []),
+                "unreadable": len(result.failures),
             },
         }
     )
@@ -193,9 +187,7 @@ def build_bundle(
     train_records: Sequence["ImageRecord"],
     val_records: Sequence["ImageRecord"],
     *,
-    far: float = 0.01,
-    svm_kernel: str = "rbf",
-    svm_data: str = "train",
+    calibration: CalibrationConfig | None = None,
     progress: ProgressCallback | None = None,
     train_images: Any = None,
     val_images: Any = None,
@@ -207,15 +199,16 @@ def build_bundle(
         model_config, train_config: its settings.
         train_records: notes the gallery and SVMs are fitted on (their genuine ones).
         val_records: held-out notes for spreads, thresholds and metrics.
-        far: false-alarm rate.
-        svm_kernel: SVM kernel.
-        svm_data: "train" (the gallery's genuine notes) or "val" (the held-out genuine notes) for the SVMs.
+        calibration: false-alarm rate, SVM kernel and the notes the SVMs are fitted on ("train": the
+            gallery's genuine notes, "val": the held-out genuine notes).
         progress: receives "gallery" and "calibrate" reports.
         train_images, val_images: already prepared images of the records (skips reading them again).
     """
     from banknote_guard.model.embedder import Embedder
     from banknote_guard.verify.verifier import score_embeddings
 
+    calibration = calibration or CalibrationConfig()
+    far, svm_kernel = calibration.false_alarm_rate, calibration.svm_kernel
     net.eval()
     embedder = Embedder(net, model_config)
     report(progress, "gallery", "Embedding training notes", done=0, total=2)
@@ -232,7 +225,7 @@ def build_bundle(
     svm_x = gallery.reference_embeddings_
     svm_y = [gallery.classes_[i] for i in gallery.reference_labels_]
     svm_source = "train"
-    if svm_data == "val":
+    if calibration.svm_data == "val":
         if len(set(va_gen_ids)) >= 2 and set(va_gen_ids) == set(gallery.classes_):
             svm_x, svm_y, svm_source = va_emb[va_gen], va_gen_ids, "val"
         else:
@@ -262,11 +255,10 @@ def build_bundle(
         svm=svm,
         calibration=calibration,
         summary={
-            "created": _now_iso(), "app_version": __version__, "false_alarm_rate": far, "svm_kernel": svm_kernel,
+            "created": now_iso(), "app_version": __version__, "false_alarm_rate": far, "svm_kernel": svm_kernel,
             "svm_data": svm_source,
         },
     )
-    bundle._embedder = embedder
     metrics = quick_metrics(bundle, va_emb, va_rec, score_embeddings)
     bundle.summary["metrics"] = metrics
     return bundle, metrics
@@ -274,7 +266,7 @@ def build_bundle(
 
 def quick_metrics(bundle: ModelBundle, emb: np.ndarray, records: Sequence["ImageRecord"], score_fn: Any) -> dict[str, Any]:
     """Validation figures of a freshly built model (None where a figure is undefined)."""
-    from banknote_guard.verify import metrics as m
+    from banknote_guard.evaluation import metrics as m
 
     out: dict[str, Any] = {
         "val_genuine": sum(r.is_genuine for r in records),

@@ -28,10 +28,12 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from banknote_guard.data.records import denomination_sort_key
 from banknote_guard.errors import BanknoteGuardError, DatasetLayoutError
+from banknote_guard.evaluation import metrics as M
 from banknote_guard.fileio import atomic_write_text
+from banknote_guard.jsonable import to_jsonable
 from banknote_guard.progress import CancelToken, ProgressCallback, check_cancel, report
-from banknote_guard.verify import metrics as M
 from banknote_guard.verify.result import VerificationResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -109,7 +111,7 @@ class EvaluationReport:
                 row["method"] = rec.method
                 rows.append(row)
             data["results"] = rows
-        return _clean_json(data)
+        return to_jsonable(data)
 
     def format_text(self) -> str:
         """A readable summary: overall figures, then tables per group, denomination and method."""
@@ -174,34 +176,6 @@ def _table(blocks: Mapping[str, Mapping[str, Any]], key_name: str, *, methods: b
     for name, block in blocks.items():
         rows.append(f"  {name:<{width}}" + "".join(f"{fn(block.get(k)):>11}" for _, k, fn in cols))
     return "\n".join(rows)
-
-
-def denomination_sort_key(denom_id: str) -> tuple[str, float, str]:
-    """Sort "KRT/5" before "KRT/10": by currency, then face value, then name."""
-    cur, _, den = denom_id.partition("/")
-    try:
-        value = float(den)
-    except ValueError:
-        value = math.inf
-    return cur, value, den
-
-
-def _clean_json(value: Any) -> Any:
-    """Turn numpy scalars into Python numbers and NaN/inf into None, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _clean_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean_json(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _clean_json(value.tolist())
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -418,9 +392,8 @@ def default_groups(model: "ModelBundle") -> dict[str, list[str]]:
 
     Empty when nothing was enrolled after training.
     """
-    summary = getattr(model, "summary", None) or {}
-    enrolled = sorted(summary.get("enrolled", {}) or {})
-    known = list(getattr(model, "denominations", None) or [])
+    enrolled = sorted(model.summary.get("enrolled", {}) or {})
+    known = list(model.denominations)
     if not enrolled:
         return {}
     return {"trained": [d for d in known if d not in enrolled], "enrolled": [d for d in known if d in enrolled]}
@@ -429,17 +402,14 @@ def default_groups(model: "ModelBundle") -> dict[str, list[str]]:
 def _centroids(model: "ModelBundle") -> dict[str, np.ndarray]:
     """Denomination id -> (k, D) centres of its genuine notes: its prototypes where the gallery keeps
     several (e.g. front and back), else its centroid."""
-    gallery = getattr(model, "gallery", None)
-    if gallery is None or not getattr(gallery, "is_fitted", False):
+    gallery = model.gallery
+    if not gallery.is_fitted:
         return {}
-    try:
-        protos = np.asarray(gallery.prototypes_)
-        labels = np.asarray(gallery.prototype_labels_)
-    except (AttributeError, ValueError):
-        protos = labels = None
+    protos = np.asarray(gallery.prototypes_)
+    labels = np.asarray(gallery.prototype_labels_)
     out = {}
     for i, c in enumerate(gallery.classes_):
-        mine = protos[labels == i] if protos is not None and labels is not None else np.zeros((0,))
+        mine = protos[labels == i]
         out[c] = mine if mine.ndim == 2 and len(mine) else np.asarray(gallery.centroids_[i])[None, :]
     return out
 
@@ -448,14 +418,7 @@ def _centroids(model: "ModelBundle") -> dict[str, np.ndarray]:
 
 
 def _model_info(model: "ModelBundle") -> dict[str, Any]:
-    describe = getattr(model, "describe", None)
-    if callable(describe):
-        try:
-            info = describe()
-            return dict(info) if isinstance(info, Mapping) else {"description": str(info)}
-        except Exception:  # a description is nice to have; the evaluation goes on without it
-            pass
-    return {}
+    return dict(model.describe())
 
 
 def evaluate(
@@ -507,7 +470,7 @@ def evaluate(
     verify_seconds = time.monotonic() - verify_started
     results = _align(paths, results)
     embeddings = {_path_key(k): v for k, v in verifier.embeddings.items()}
-    known = list(getattr(model, "denominations", None) or [])
+    known = list(model.denominations)
     overall, per_denom, per_method, per_group, confusion, warnings = evaluate_results(
         records, results, known_denominations=known or None, groups=groups
     )
@@ -584,7 +547,7 @@ def write_plots(
     A plot that fails is skipped with a warning added to ``evaluation.warnings``; the others are still
     written.
     """
-    from banknote_guard.verify import plots
+    from banknote_guard.evaluation import plots
 
     out = Path(out_dir)
     written: dict[str, Path] = {}

@@ -6,7 +6,8 @@ from banknote_guard.errors import ParameterError
 from banknote_guard.model.config import ModelConfig, TrainConfig
 from banknote_guard.progress import CancelToken
 from banknote_guard.verify.bundle import ModelBundle
-from banknote_guard.verify.pipeline import checkpoint_path_for, train_model
+from banknote_guard.verify.calibration import FALSE_ALARM_RANGE, CalibrationConfig
+from banknote_guard.workflows.training import checkpoint_path_for, train_model
 
 
 def _tiny_config(epochs: int = 2) -> TrainConfig:
@@ -27,7 +28,8 @@ def test_train_model_saves_a_complete_model_even_when_cancelled(pattern_dataset,
         if p.stage == "train" and "val AUC" in p.message:
             token.cancel()
 
-    out = train_model(root, tmp_path / "m.bgm", _tiny_config(3), false_alarm_rate=0.05, svm_kernel="linear",
+    out = train_model(root, tmp_path / "m.bgm", _tiny_config(3),
+                      calibration=CalibrationConfig(false_alarm_rate=0.05, svm_kernel="linear"),
                       progress=progress, cancel=token)
     assert out.model_path.exists() and out.cancelled
     assert checkpoint_path_for(out.model_path).exists()
@@ -49,10 +51,13 @@ def test_train_model_saves_a_complete_model_even_when_cancelled(pattern_dataset,
 
 def test_bad_settings_fail_before_training(pattern_dataset, tmp_path) -> None:
     root, _ = pattern_dataset
-    with pytest.raises(ParameterError, match="false_alarm_rate"):
-        train_model(root, tmp_path / "m.bgm", _tiny_config(), false_alarm_rate=2.0)
+    for far in (2.0, 0.0, 0.0005, 0.25, float("nan"), True):
+        with pytest.raises(ParameterError, match="false_alarm_rate"):
+            CalibrationConfig(false_alarm_rate=far)
     with pytest.raises(ParameterError, match="kernel"):
-        train_model(root, tmp_path / "m.bgm", _tiny_config(), svm_kernel="cubic")
+        CalibrationConfig(svm_kernel="cubic")
+    assert CalibrationConfig(false_alarm_rate=FALSE_ALARM_RANGE[0]).false_alarm_rate == 0.001
+    assert CalibrationConfig(false_alarm_rate=FALSE_ALARM_RANGE[1]).false_alarm_rate == 0.2
     with pytest.raises(ParameterError, match="folder"):
         train_model(root, tmp_path, _tiny_config())
 
@@ -61,29 +66,30 @@ def test_build_bundle_can_fit_the_svms_on_held_out_notes(pattern_dataset) -> Non
     import torch
 
     from banknote_guard.model.network import EmbeddingNet
-    from banknote_guard.verify.pipeline import build_bundle
+    from banknote_guard.workflows.training import build_bundle
 
     _, records = pattern_dataset
     cfg = ModelConfig(backbone="small_cnn", embedding_dim=8, image_height=32, image_width=64)
     torch.manual_seed(0)
     net = EmbeddingNet(cfg)
     train, val = records[::2], records[1::2]
-    bundle, metrics = build_bundle(net, cfg, TrainConfig(model=cfg), train, val, svm_data="val")
+    bundle, metrics = build_bundle(net, cfg, TrainConfig(model=cfg), train, val,
+                                    calibration=CalibrationConfig(svm_data="val"))
     assert bundle.summary["svm_data"] == "val"
     assert bundle.svm.classes_ == bundle.denominations
     # Spreads come from the 6 held-out genuine notes of each denomination.
     assert bundle.gallery.spread_sources_ == ["held-out"] * 3
     assert metrics["val_genuine"] == 18 and metrics["val_counterfeit"] == 6
     with pytest.raises(ParameterError, match="svm_data"):
-        train_model("unused", "unused.bgm", svm_data="test")
+        CalibrationConfig(svm_data="test")
 
 
 def test_a_single_denomination_without_counterfeits_still_makes_a_model(pattern_dataset) -> None:
     import torch
 
     from banknote_guard.model.network import EmbeddingNet
-    from banknote_guard.verify.pipeline import build_bundle
     from banknote_guard.verify.verifier import score_embeddings
+    from banknote_guard.workflows.training import build_bundle
 
     _, records = pattern_dataset
     only = [r for r in records if r.denom_id == "TST/0" and r.is_genuine]

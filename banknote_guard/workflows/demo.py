@@ -32,13 +32,20 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from banknote_guard.errors import ParameterError
 from banknote_guard.fileio import atomic_write_text
-from banknote_guard.progress import CancelToken, Progress, ProgressCallback, check_cancel, report
+from banknote_guard.jsonable import to_jsonable
+from banknote_guard.progress import (
+    CancelToken,
+    Progress,
+    ProgressCallback,
+    check_cancel,
+    report,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.data.records import Dataset, ImageRecord
+    from banknote_guard.evaluation.evaluate import EvaluationReport
     from banknote_guard.model.config import TrainConfig
     from banknote_guard.synth.generator import SynthOptions
-    from banknote_guard.verify.evaluate import EvaluationReport
 
 __all__ = [
     "DemoPlan",
@@ -283,7 +290,7 @@ class DemoSummary:
     Attributes:
         out_dir: the folder holding everything the demo wrote.
         model_path: the trained (and enrolled) model.
-        metrics: overall figures of the test split (see :class:`~banknote_guard.verify.evaluate.EvaluationReport`)
+        metrics: overall figures of the test split (see :class:`~banknote_guard.evaluation.evaluate.EvaluationReport`)
             plus ``"trained"`` and ``"enrolled"`` (the same figures for those denominations) and
             ``"per_method"``.
         files: name -> written file (model, results, evaluation, roc, embeddings, summary, ...).
@@ -321,9 +328,7 @@ class DemoSummary:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able form."""
-        from banknote_guard.verify.evaluate import _clean_json
-
-        return _clean_json(
+        return to_jsonable(
             {
                 "out_dir": str(self.out_dir),
                 "model_path": str(self.model_path),
@@ -385,10 +390,9 @@ def train_enroll_evaluate(
         The :class:`PipelineRun`; its ``metrics`` are the overall figures plus "trained", "enrolled"
         (figures of those denominations), "per_method" and "training".
     """
-    from banknote_guard.verify.bundle import ModelBundle
+    from banknote_guard.evaluation.evaluate import evaluate
     from banknote_guard.verify.enroll import enroll_dataset
-    from banknote_guard.verify.evaluate import evaluate
-    from banknote_guard.verify.pipeline import train_model
+    from banknote_guard.workflows.training import train_model
 
     out.mkdir(parents=True, exist_ok=True)
     stage_seconds: dict[str, float] = {}
@@ -403,7 +407,7 @@ def train_enroll_evaluate(
     t0 = time.monotonic()
     n_held = max(len(held_out), 1)
     report(progress, "enroll", f"enrolling {len(held_out)} unseen denominations", 0, n_held)
-    bundle = getattr(outcome, "bundle", None) or ModelBundle.load(model_path)
+    bundle = outcome.bundle
     if held_out and enroll_view is not None:
         enroll_dataset(
             bundle, enroll_view, denominations=list(held_out), progress=_Stage(progress, "enroll"), cancel=cancel
@@ -421,7 +425,7 @@ def train_enroll_evaluate(
     results_path = out / "results.json"
     atomic_write_text(
         results_path,
-        json.dumps({"model": _clean(bundle.describe()), "results": [r.to_json() for r in evaluation.results]}, indent=2),
+        json.dumps({"model": to_jsonable(bundle.describe()), "results": [r.to_json() for r in evaluation.results]}, indent=2),
     )
     files["results"] = results_path
     files.update(evaluation.files)
@@ -431,9 +435,9 @@ def train_enroll_evaluate(
     for name, block in evaluation.per_group.items():
         metrics[name] = block
     metrics["per_method"] = evaluation.per_method
-    training = {k: v for k, v in (getattr(outcome, "metrics", None) or {}).items() if isinstance(v, (int, float))}
-    training["epochs"] = len(getattr(outcome, "history", []) or [])
-    training["seconds"] = float(getattr(outcome, "seconds", stage_seconds["train"]))
+    training = {k: v for k, v in outcome.metrics.items() if isinstance(v, (int, float))}
+    training["epochs"] = len(outcome.history)
+    training["seconds"] = float(outcome.seconds)
     metrics["training"] = training
     return PipelineRun(model_path, evaluation, metrics, files, stage_seconds)
 
@@ -510,10 +514,3 @@ def run_demo(
     summary.files["demo"] = out / "demo.json"
     report(progress, "evaluate", f"demo finished in {summary.seconds:.0f} s", 1, 1)
     return summary
-
-
-def _clean(value: Any) -> Any:
-    from banknote_guard.verify.evaluate import _clean_json
-
-    return _clean_json(value)
-

@@ -13,7 +13,7 @@ from banknote_guard.cli import main
 from banknote_guard.data.dataset import discover_dataset
 from banknote_guard.data.records import Dataset, ImageRecord
 from banknote_guard.errors import ParameterError
-from banknote_guard.verify.demo import choose_held_out, split_dataset, write_view
+from banknote_guard.workflows.demo import choose_held_out, split_dataset, write_view
 
 METHODS = ("inkjet", "laser", "high_quality")
 
@@ -141,7 +141,7 @@ def test_quick_demo_runs_end_to_end_then_evaluate_reads_its_model(
 def test_demo_stops_when_cancelled(tmp_path: Path) -> None:
     from banknote_guard.errors import CancelledError
     from banknote_guard.progress import CancelToken, Progress
-    from banknote_guard.verify.demo import run_demo
+    from banknote_guard.workflows.demo import run_demo
 
     token = CancelToken()
     stages: list[str] = []

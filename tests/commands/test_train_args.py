@@ -6,7 +6,10 @@ import argparse
 
 import pytest
 
-from banknote_guard.model.cli_args import add_train_arguments, train_config_from_args
+from banknote_guard.commands.train_args import (
+    add_train_arguments,
+    train_config_from_args,
+)
 from banknote_guard.model.config import TrainConfig
 
 

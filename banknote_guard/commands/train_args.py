@@ -1,7 +1,9 @@
-"""Command-line flags for training, built on :class:`~banknote_guard.model.config.TrainConfig`.
+"""Command-line flags for training and calibration, built on the engine's config objects.
 
-``add_train_arguments(parser)`` adds one flag per setting (defaults shown come from the dataclasses,
-so the CLI, the GUI and the library agree); ``train_config_from_args(args)`` builds the config back.
+``add_train_arguments(parser)`` adds one flag per :class:`TrainConfig` / :class:`ModelConfig` setting
+(defaults shown come from the dataclasses, so the CLI, the GUI and the library agree);
+``train_config_from_args(args)`` builds the config back. ``add_calibration_arguments`` and
+``calibration_config_from_args`` do the same for :class:`CalibrationConfig` (false-alarm rate, SVMs).
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import re
 from dataclasses import fields
 from typing import Any
 
+from banknote_guard import api
+from banknote_guard.api import CalibrationConfig, ModelConfig, TrainConfig
 from banknote_guard.errors import parameter_error
-from banknote_guard.model.backbones import available_backbones
-from banknote_guard.model.config import ModelConfig, TrainConfig
 
 
 def _help(cls: type, name: str) -> str:
@@ -48,7 +50,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--adaptive-margin", dest="tc_adaptive_margin", action="store_true", default=None,
                    help=_help(TrainConfig, "adaptive_margin"))
     add("--mining", TrainConfig, "mining", t.mining, choices=["hard", "semihard", "all"])
-    add("--backbone", ModelConfig, "backbone", m.backbone, choices=available_backbones())
+    add("--backbone", ModelConfig, "backbone", m.backbone, choices=[name for name, _ in api.available_backbones()])
     g.add_argument("--pretrained", dest="tc_pretrained", action="store_true", default=None,
                    help=_help(TrainConfig, "pretrained") + f" (default: {'on' if t.pretrained else 'off'})")
     g.add_argument("--no-pretrained", dest="tc_pretrained", action="store_false", default=None,
@@ -98,3 +100,22 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         else:  # pragma: no cover - every flag above maps to a field
             raise parameter_error(key, "train_config_from_args", "a TrainConfig field", key)
     return config
+
+
+def add_calibration_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--far``, ``--svm-kernel`` and ``--svm-data``; defaults and ranges from :class:`CalibrationConfig`."""
+    c = CalibrationConfig()
+    lo, hi = api.FALSE_ALARM_RANGE
+    parser.add_argument("--far", type=float, default=c.false_alarm_rate, metavar="RATE",
+                        help=f"false-alarm rate the thresholds are calibrated for, {lo:g} to {hi:g} "
+                        f"(default {c.false_alarm_rate:g} = {c.false_alarm_rate * 100:g}%%)")
+    parser.add_argument("--svm-kernel", choices=api.SVM_KERNELS, default=c.svm_kernel,
+                        help=f"kernel of the one-vs-rest SVMs (default {c.svm_kernel})")
+    parser.add_argument("--svm-data", choices=api.SVM_DATA_CHOICES, default=c.svm_data,
+                        help="fit the SVMs on the training genuine notes or on the held-out ones "
+                        f"(default {c.svm_data})")
+
+
+def calibration_config_from_args(args: argparse.Namespace) -> CalibrationConfig:
+    """The :class:`CalibrationConfig` of parsed flags (raises a readable ParameterError when out of range)."""
+    return CalibrationConfig(false_alarm_rate=args.far, svm_kernel=args.svm_kernel, svm_data=args.svm_data)

@@ -1,11 +1,7 @@
-"""Plain helpers about verification results used by the verify page: threshold scale, value totals.
-
-Nothing here draws; everything is testable without a window.
-"""
+"""Counts and value totals of a batch of verification results (the Verify page, reports, the CLI)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -28,24 +24,6 @@ def denomination_value(denom_id: str | None) -> tuple[str, float] | None:
     if not match:
         return None
     return currency, float(match.group(0).replace(",", "."))
-
-
-def apply_threshold_scale(result: VerificationResult, scale: float) -> VerificationResult:
-    """The result as judged with every threshold multiplied by ``scale`` (1.0 returns it unchanged).
-
-    Only the genuine/suspect decision moves; "unknown" and error results stay as they are.
-    """
-    if (
-        abs(scale - 1.0) < 1e-9
-        or not result.ok
-        or result.verdict not in ("genuine", "suspect")
-        or result.threshold is None
-        or result.counterfeit_score is None
-    ):
-        return result
-    threshold = float(result.threshold) * scale
-    verdict = "suspect" if float(result.counterfeit_score) > threshold else "genuine"
-    return dataclasses.replace(result, threshold=threshold, verdict=verdict)
 
 
 @dataclass

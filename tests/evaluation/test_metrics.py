@@ -9,7 +9,7 @@ import pytest
 from sklearn import metrics as skm
 
 from banknote_guard.errors import ParameterError
-from banknote_guard.verify import metrics
+from banknote_guard.evaluation import metrics
 
 
 def _random_case(seed: int, n: int = 300, ties: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -1,13 +1,12 @@
-"""Value totals, threshold scale and the batch summary line."""
+"""Value totals, the threshold scale (the verdict rule) and the batch summary line."""
 
 from __future__ import annotations
 
 import pytest
 
-from banknote_guard.gui.results import apply_threshold_scale, denomination_value, summarise
 from banknote_guard.verify.result import VerificationResult
-
-pytestmark = pytest.mark.gui
+from banknote_guard.verify.summary import denomination_value, summarise
+from banknote_guard.verify.verdict import judge, rejudge
 
 
 def _r(denom: str | None, verdict: str | None, score: float = 1.0, status: str = "ok") -> VerificationResult:
@@ -25,14 +24,39 @@ def test_denomination_value(denom: str | None, expected: tuple[str, float] | Non
 
 def test_threshold_scale_moves_only_genuine_and_suspect() -> None:
     genuine = _r("KRT/20", "genuine", score=1.8)
-    assert apply_threshold_scale(genuine, 1.0) is genuine
-    stricter = apply_threshold_scale(genuine, 0.8)
+    assert rejudge(genuine, 1.0) is genuine
+    stricter = rejudge(genuine, 0.8)
     assert stricter.verdict == "suspect" and stricter.threshold == pytest.approx(1.6)
     assert genuine.verdict == "genuine"  # the original is untouched
-    assert apply_threshold_scale(_r("KRT/20", "suspect", score=2.5), 1.5).verdict == "genuine"
-    assert apply_threshold_scale(_r("KRT/20", "unknown", score=9), 2.0).verdict == "unknown"
+    assert rejudge(_r("KRT/20", "suspect", score=2.5), 1.5).verdict == "genuine"
+    assert rejudge(_r("KRT/20", "unknown", score=9), 2.0).verdict == "unknown"
     err = VerificationResult.failed("bad.png", "damaged")
-    assert apply_threshold_scale(err, 0.5) is err
+    assert rejudge(err, 0.5) is err
+    # scales do not compound: back to 1.0 gives the calibrated threshold again
+    assert rejudge(stricter, 1.0).threshold == pytest.approx(2.0)
+    assert rejudge(stricter, 1.0).verdict == "genuine"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_the_verdict_rule_fails_closed_on_non_finite_numbers(bad: float) -> None:
+    # a non-finite score, threshold or unknown threshold never gives "genuine"
+    assert judge(bad, 2.0, 10.0) != "genuine"
+    assert judge(1.0, bad, 10.0) != "genuine"
+    assert judge(1.0, 2.0, 10.0, threshold_scale=bad) != "genuine"
+    assert judge(1.0, 2.0, float("nan")) != "genuine"
+    assert judge(1.0, 2.0, 10.0) == "genuine"
+    assert rejudge(_r("KRT/20", "genuine", score=bad), 0.9).verdict == "suspect"
+
+
+def test_the_rule_itself() -> None:
+    assert judge(1.0, 2.0, 10.0) == "genuine"
+    assert judge(2.0, 2.0, 10.0) == "genuine"  # at the threshold: genuine, as calibrated
+    assert judge(2.1, 2.0, 10.0) == "suspect"
+    assert judge(11.0, 2.0, 10.0) == "unknown"
+    assert judge(2.1, 2.0, 10.0, threshold_scale=1.1) == "genuine"
+    # no outline found and beyond every known note (10 / 1.5): not a note
+    assert judge(7.0, 2.0, 10.0, note_found=False) == "unknown"
+    assert judge(5.0, 2.0, 10.0, note_found=False) == "suspect"
 
 
 def test_summary_counts_and_values_per_currency() -> None:

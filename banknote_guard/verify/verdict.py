@@ -1,0 +1,85 @@
+"""The verdict rule: the one place that turns a score into "genuine", "suspect" or "unknown".
+
+Every caller (the verifier, the command line, the GUI re-judging shown results under another
+threshold scale, evaluation) goes through :func:`judge` or :func:`rejudge`, so the rule cannot drift.
+
+Rule, for a note whose nearest denomination has calibrated threshold ``t``:
+
+- ``"unknown"`` when the score exceeds the model's unknown threshold (far beyond every known note,
+  counterfeits included), or when no note outline was found *and* the score exceeds both ``t`` and
+  the highest score of any known note seen at calibration (``unknown_threshold / UNKNOWN_FACTOR``):
+  probably not a note at all. A counterfeit in a tightly cropped scan (no outline to find) is
+  therefore still "suspect", not "unknown";
+- else ``"genuine"`` only when the score is at most ``t x threshold_scale``;
+- else ``"suspect"``.
+
+The rule **fails closed**: "genuine" needs a finite score positively at or below a finite, positive
+threshold. A NaN or infinite score or threshold (a damaged model, a numerical fault) gives
+"suspect", never "genuine". The threshold scale (an operator's setting, default 1.0) moves only the
+genuine/suspect boundary; below 1.0 more notes are flagged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING
+
+from banknote_guard.errors import parameter_error
+from banknote_guard.verify.calibration import UNKNOWN_FACTOR
+
+if TYPE_CHECKING:  # pragma: no cover
+    from banknote_guard.verify.result import Verdict, VerificationResult
+
+#: The threshold scales an operator may choose (inclusive), shared by the CLI and the GUI.
+THRESHOLD_SCALE_RANGE = (0.5, 2.0)
+DEFAULT_THRESHOLD_SCALE = 1.0
+
+
+def check_threshold_scale(scale: float, owner: str = "verify") -> float:
+    """Validate a threshold scale (a float within :data:`THRESHOLD_SCALE_RANGE`)."""
+    lo, hi = THRESHOLD_SCALE_RANGE
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (lo <= float(scale) <= hi):
+        raise parameter_error("threshold_scale", owner, f"a float in [{lo:g}, {hi:g}]", scale)
+    return float(scale)
+
+
+def judge(
+    score: float,
+    threshold: float,
+    unknown_threshold: float,
+    *,
+    note_found: bool = True,
+    threshold_scale: float = DEFAULT_THRESHOLD_SCALE,
+) -> "Verdict":
+    """The verdict of one note (see the module docstring for the rule)."""
+    if any(math.isnan(x) for x in (score, threshold, unknown_threshold, threshold_scale)):
+        return "suspect"  # a damaged model or a numerical fault: flag the note, never pass it
+    if score > unknown_threshold or (not note_found and score > max(threshold, unknown_threshold / UNKNOWN_FACTOR)):
+        return "unknown"
+    limit = threshold * threshold_scale
+    if math.isfinite(score) and math.isfinite(limit) and limit > 0 and score <= limit:
+        return "genuine"
+    return "suspect"
+
+
+def rejudge(result: "VerificationResult", threshold_scale: float) -> "VerificationResult":
+    """``result`` as judged with another threshold scale (the same object when nothing changes).
+
+    Only the genuine/suspect boundary moves; "unknown" and error results stay as they are. The
+    reported threshold becomes the calibrated threshold times ``threshold_scale``.
+    """
+    if (
+        not result.ok
+        or result.verdict not in ("genuine", "suspect")
+        or result.threshold is None
+        or result.counterfeit_score is None
+        or abs(threshold_scale - result.threshold_scale) < 1e-12
+    ):
+        return result
+    calibrated = float(result.threshold) / result.threshold_scale
+    threshold = calibrated * threshold_scale
+    limit_ok = math.isfinite(threshold) and threshold > 0
+    score = float(result.counterfeit_score)
+    verdict: Verdict = "genuine" if limit_ok and math.isfinite(score) and score <= threshold else "suspect"
+    return dataclasses.replace(result, threshold=threshold, threshold_scale=threshold_scale, verdict=verdict)
