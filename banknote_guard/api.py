@@ -39,13 +39,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and editors
     from banknote_guard.data.dataset import discover_dataset, inspect_dataset
-    from banknote_guard.data.imageio import load_image
+    from banknote_guard.data.imageio import is_image_file, load_image
     from banknote_guard.data.rectify import rectify_note as rectify
     from banknote_guard.evaluation.evaluate import EvaluationReport, evaluate
     from banknote_guard.model.config import ModelConfig, TrainConfig
     from banknote_guard.synth.capture import DIFFICULTIES as SYNTH_DIFFICULTIES
     from banknote_guard.synth.generator import SynthOptions, SynthSummary
     from banknote_guard.synth.generator import generate_dataset as generate_synthetic
+    from banknote_guard.reports.csv_export import results_csv, rows_csv, safe_cell
     from banknote_guard.verify.bundle import ModelBundle
     from banknote_guard.verify.calibration import (
         DEFAULT_FALSE_ALARM_RATE,
@@ -80,6 +81,7 @@ if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and ed
 _EXPORTS: dict[str, str] = {
     # data
     "load_image": "banknote_guard.data.imageio:load_image",
+    "is_image_file": "banknote_guard.data.imageio:is_image_file",
     "rectify": "banknote_guard.data.rectify:rectify_note",
     "discover_dataset": "banknote_guard.data.dataset:discover_dataset",
     "inspect_dataset": "banknote_guard.data.dataset:inspect_dataset",
@@ -118,6 +120,10 @@ _EXPORTS: dict[str, str] = {
     "BatchSummary": "banknote_guard.verify.summary:BatchSummary",
     "summarise": "banknote_guard.verify.summary:summarise",
     "denomination_value": "banknote_guard.verify.summary:denomination_value",
+    # reports
+    "results_csv": "banknote_guard.reports.csv_export:results_csv",
+    "rows_csv": "banknote_guard.reports.csv_export:rows_csv",
+    "safe_cell": "banknote_guard.reports.csv_export:safe_cell",
     # evaluation and the demo
     "evaluate": "banknote_guard.evaluation.evaluate:evaluate",
     "EvaluationReport": "banknote_guard.evaluation.evaluate:EvaluationReport",
@@ -146,6 +152,7 @@ def __dir__() -> list[str]:
 
 def load_model(path: str | Path) -> "ModelBundle":
     """Open a model file without executing anything from it; raises ModelFileError."""
+    from banknote_guard.reports.csv_export import results_csv, rows_csv, safe_cell
     from banknote_guard.verify.bundle import ModelBundle
 
     return ModelBundle.load(path)

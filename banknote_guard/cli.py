@@ -3,7 +3,8 @@
 Each sub-command lives in its own module under :mod:`banknote_guard.commands`; the module defines
 ``register(subparsers)``, which adds its parser and sets ``func`` (``func(args) -> int`` exit code).
 Errors derived from :class:`~banknote_guard.errors.BanknoteGuardError` are printed as one readable
-line and exit with code 2; nothing prints a traceback at an operator.
+line and exit with code 2 (4 when an output could not be written; see
+:mod:`banknote_guard.commands.exit_codes`); nothing prints a traceback at an operator.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import sys
 from typing import Sequence
 
 from banknote_guard import __version__
-from banknote_guard.errors import BanknoteGuardError, CancelledError
+from banknote_guard.commands.exit_codes import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OUTPUT_FAILED
+from banknote_guard.errors import BanknoteGuardError, CancelledError, OutputError
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMAND_MODULES = (
@@ -63,13 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except CancelledError:
         print("banknote-guard: cancelled.", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print("\nbanknote-guard: interrupted.", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except OutputError as exc:
+        print(f"banknote-guard: error: {exc}", file=sys.stderr)
+        return EXIT_OUTPUT_FAILED
     except BanknoteGuardError as exc:
         print(f"banknote-guard: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_FATAL
 
 
 if __name__ == "__main__":

@@ -63,5 +63,22 @@ class CancelledError(BanknoteGuardError):
     """Long work was cancelled through its :class:`~banknote_guard.progress.CancelToken`."""
 
 
-class DiskFullError(BanknoteGuardError):
-    """A file could not be written because the disk is full or not writable; nothing was lost."""
+class OutputError(BanknoteGuardError):
+    """A file could not be written there (read-only folder, no permission, a folder of that name, ...).
+
+    Nothing was overwritten. ``path`` is the file that was to be written and ``reason`` says why in a
+    few words (both None when the error was built from a message alone).
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None, reason: str | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.reason = reason
+        super().__init__(message)
+
+
+class DiskFullError(OutputError):
+    """A file could not be written because the disk is full (or the disk quota is used up); nothing was lost."""
+
+
+class FileBusyError(BanknoteGuardError):
+    """A file is being changed by another program (its lock was not free in time); try again later."""

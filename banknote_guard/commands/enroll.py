@@ -28,13 +28,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+#: How long an enroll waits for another program that is changing the same model (seconds).
+LOCK_WAIT_S = 600.0
+
+
 def run(args: argparse.Namespace) -> int:
-    """Enroll, save, print what was done; exit code 0, or 3 when some images could not be read."""
-    from banknote_guard.api import enroll, load_model
+    """Enroll, save, print what was done; exit code 0, or 3 when some images could not be read.
+
+    The model is read, changed and written under an exclusive lock on the file written, so two
+    enrolls into one model one after the other both land (the second waits for the first).
+    """
     from banknote_guard.errors import parameter_error
+    from banknote_guard.fileio import locked
 
     if args.k is not None and args.k < 1:
         raise parameter_error("--k", "enroll", "an integer >= 1", args.k)
+    out = args.out or args.model
+    with locked(out, timeout=LOCK_WAIT_S, what="the model"):
+        return _enroll_locked(args, out)
+
+
+def _enroll_locked(args: argparse.Namespace, out: str) -> int:
+    from banknote_guard.api import enroll, load_model
+
     bundle = load_model(args.model)
     denoms = [d.strip() for d in args.denominations.split(",") if d.strip()] if args.denominations else None
     rep = enroll(bundle, args.dataset, denominations=denoms, k=args.k, progress=TerminalProgress())
@@ -45,7 +61,6 @@ def run(args: argparse.Namespace) -> int:
     if not rep.enrolled:
         print("Nothing was enrolled; the model was not changed.")
         return 3 if rep.errors else 1
-    out = args.out or args.model
     bundle.save(out)
     for e in rep.enrolled:
         what = "refreshed" if e.refreshed else "added"

@@ -3,34 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from banknote_guard.progress import TerminalProgress
+from banknote_guard.commands.exit_codes import (
+    EXIT_ALL_GENUINE,
+    EXIT_CODES_HELP,
+    EXIT_INTERRUPTED,
+    EXIT_NEEDS_A_LOOK,
+    EXIT_OUTPUT_FAILED,
+    EXIT_UNREADABLE,
+)
+from banknote_guard.errors import OutputError, ParameterError
+from banknote_guard.progress import CancelToken, TerminalProgress
 
 if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.api import ModelBundle, VerificationResult
 
-#: Exit codes of ``verify`` (also shown in ``--help``).
-EXIT_ALL_GENUINE = 0
-EXIT_SUSPECT = 1
-EXIT_FATAL = 2
-EXIT_UNREADABLE = 3
-
-CSV_COLUMNS = (
-    "path", "status", "verdict", "denomination", "counterfeit_score", "threshold", "note_found", "seconds", "error",
-)
-
-EPILOG = """exit codes:
-  0  every note was verified and found genuine
-  1  at least one note is suspect or unknown (whatever else happened)
-  2  fatal error (model file unusable, bad arguments, ...)
-  3  some files could not be read (or only errors) and no note is suspect
-"""
+#: Verdict words counted in the summary line and the ``--json`` summary, in order.
+SUMMARY_KEYS = ("genuine", "suspect", "uncertain", "unknown", "retake", "error")
+#: Report formats this command writes itself (PDF and HTML come from the reports package when present).
+TEXT_REPORTS = (".csv", ".json")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,16 +37,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "verify",
         help="verify note images: genuine, suspect or unknown",
         description="Verify image files, folders (searched recursively) and glob patterns (quote them; ** "
-        "matches sub-folders) with MODEL. A file that cannot be read is reported and the rest go on.",
-        epilog=EPILOG,
+        "matches sub-folders) with MODEL. A file that cannot be read is reported and the rest go on. "
+        "Ctrl+C stops the batch and still prints and writes what was verified.",
+        epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", help="model file (.bgm)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image file, folder or glob pattern")
     p.add_argument("--json", dest="json_out", default=None, metavar="OUT.json",
-                   help='write {"model": {...}, "results": [...]} to this file')
+                   help='write {"model": {...}, "summary": {...}, "results": [...]} to this file')
     p.add_argument("--report", default=None, metavar="OUT.csv",
-                   help="write a report; .csv and .json are available in this version")
+                   help="write a report; the format follows the file name (.csv, .json)")
     p.add_argument("--batch-size", type=int, default=32, help="notes per forward pass (default 32)")
     p.add_argument("--threshold-scale", type=float, default=1.0, metavar="X",
                    help="multiply every threshold of the model by X, 0.5 to 2.0 (default 1.0 = as calibrated; "
@@ -64,31 +63,20 @@ def results_document(bundle: "ModelBundle", results: Sequence["VerificationResul
 
 def summarize(results: Sequence["VerificationResult"]) -> dict[str, int]:
     """Counts of verdicts and errors."""
-    out = {"total": len(results), "genuine": 0, "suspect": 0, "unknown": 0, "error": 0}
+    out = {"total": len(results), **{k: 0 for k in SUMMARY_KEYS}}
     for r in results:
         out["error" if not r.ok else str(r.verdict)] += 1
     return out
 
 
 def exit_code(results: Sequence["VerificationResult"]) -> int:
-    """0 all genuine, 1 any suspect/unknown, 3 unreadable files (and none suspect)."""
+    """0 all genuine, 1 any note needing a look, 3 unreadable files (and no note needing a look)."""
     s = summarize(results)
-    if s["suspect"] or s["unknown"]:
-        return EXIT_SUSPECT
+    if any(s[k] for k in SUMMARY_KEYS if k not in ("genuine", "error")):
+        return EXIT_NEEDS_A_LOOK
     if s["error"] or s["total"] == 0:
         return EXIT_UNREADABLE
     return EXIT_ALL_GENUINE
-
-
-def results_csv(results: Sequence["VerificationResult"]) -> str:
-    """One CSV row per result (columns :data:`CSV_COLUMNS`)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for r in results:
-        j = r.to_json()
-        w.writerow(["" if j.get(c) is None else j.get(c) for c in CSV_COLUMNS])
-    return buf.getvalue()
 
 
 def format_table(results: Sequence["VerificationResult"]) -> str:
@@ -96,47 +84,146 @@ def format_table(results: Sequence["VerificationResult"]) -> str:
     rows = [("PATH", "VERDICT", "DENOMINATION", "SCORE / THRESHOLD")]
     for r in results:
         if r.ok:
+            score = (f"{r.counterfeit_score:.2f} / {r.threshold:.2f}"
+                     if r.counterfeit_score is not None and r.threshold is not None else "-")
+            if r.reasons:
+                score += "  (" + "; ".join(r.reasons) + ")"
             rows.append((r.path, str(r.verdict).upper() if r.verdict != "genuine" else "genuine",
-                         r.denomination or "-", f"{r.counterfeit_score:.2f} / {r.threshold:.2f}"))
+                         r.denomination or "-", score))
         else:
             rows.append((r.path, "ERROR", "-", r.error or ""))
     width = [min(w, 60) for w in (max(len(row[i]) for row in rows) for i in range(3))]
     return "\n".join(f"{a:<{width[0]}}  {b:<{width[1]}}  {c:<{width[2]}}  {d}" for a, b, c, d in rows)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Verify and report; see :data:`EPILOG` for the exit codes."""
-    from banknote_guard.api import Verifier, check_threshold_scale, load_model
-    from banknote_guard.errors import ParameterError, parameter_error
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_output_paths(outputs: Sequence[tuple[str, str]], model: str, inputs: Sequence[str]) -> None:
+    """Refuse an output that is a folder, the model, one of the inputs or an image among them.
+
+    ``outputs`` are (option, path) pairs. Raises ParameterError before anything is verified, so a typo
+    can never destroy a model or a note picture.
+    """
+    from banknote_guard.api import is_image_file
+
+    seen: dict[str, str] = {}
+    for option, raw in outputs:
+        out = Path(raw)
+        if out.is_dir():
+            raise ParameterError(f"{option} {raw!r} is a folder; give a file name such as results.json.")
+        if _same_file(out, Path(model)) or os.path.abspath(out) == os.path.abspath(model):
+            raise ParameterError(f"{option} {raw!r} is the model file; writing there would destroy the model.")
+        for given in inputs:
+            g = Path(given)
+            if _same_file(out, g) or os.path.abspath(out) == os.path.abspath(g):
+                raise ParameterError(f"{option} {raw!r} is one of the inputs; choose another file name.")
+            if g.is_dir() and out.exists() and is_image_file(out) and Path(os.path.abspath(out)).is_relative_to(
+                os.path.abspath(g)
+            ):
+                raise ParameterError(f"{option} {raw!r} is an image in the folder being verified; "
+                                     "choose another file name.")
+        key = os.path.abspath(out)
+        if key in seen:
+            raise ParameterError(f"{option} and {seen[key]} name the same file {raw!r}.")
+        seen[key] = option
+
+
+def _report_kind(path: str) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix in TEXT_REPORTS:
+        return suffix
+    raise ParameterError(f"--report {path!r}: the file name must end in .csv or .json.")
+
+
+class _Interrupts:
+    """First Ctrl+C: stop the batch after the current notes and keep the results; second: abort."""
+
+    def __init__(self, cancel: CancelToken) -> None:
+        self.cancel = cancel
+        self.previous: Any = None
+        self.active = threading.current_thread() is threading.main_thread()
+
+    def __enter__(self) -> "_Interrupts":
+        if self.active:
+            self.previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._on_interrupt)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _on_interrupt(self, signum: int, frame: object) -> None:
+        if self.cancel.cancelled:
+            signal.signal(signal.SIGINT, self.previous)
+            raise KeyboardInterrupt
+        self.cancel.cancel()
+        print("\nStopping the batch; the notes verified so far will be printed and written "
+              "(Ctrl+C again to abort)...", file=sys.stderr)
+
+
+def write_outputs(args: argparse.Namespace, bundle: "ModelBundle", results: Sequence["VerificationResult"]) -> list[str]:
+    """Write --json and --report; returns one readable line per output that could not be written."""
+    from banknote_guard.api import results_csv
     from banknote_guard.fileio import atomic_write_text
 
+    failures: list[str] = []
+    doc_text = None
+    if args.json_out or (args.report and _report_kind(args.report) == ".json"):
+        doc_text = json.dumps(results_document(bundle, results), indent=2, allow_nan=False)
+    targets = []
+    if args.json_out:
+        targets.append((args.json_out, doc_text))
+    if args.report:
+        targets.append((args.report, doc_text if _report_kind(args.report) == ".json" else results_csv(results)))
+    for path, text in targets:
+        try:
+            atomic_write_text(path, text)  # type: ignore[arg-type]
+        except OutputError as exc:
+            failures.append(str(exc))
+    return failures
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify and report; see :data:`~banknote_guard.cli_exit.EXIT_CODES_HELP` for the exit codes."""
+    from banknote_guard.api import Verifier, check_threshold_scale, load_model
+    from banknote_guard.errors import parameter_error
+
     if args.report is not None:
-        suffix = Path(args.report).suffix.lower()
-        if suffix in (".pdf", ".html", ".htm"):
-            raise ParameterError(
-                f"{suffix[1:].upper()} reports are not available in this version; use --report OUT.csv or --json OUT.json."
-            )
-        if suffix not in (".csv", ".json"):
-            raise parameter_error("--report", "verify", "a file name ending in .csv or .json", args.report)
+        _report_kind(args.report)
     if args.batch_size < 1:
         raise parameter_error("--batch-size", "verify", "an integer >= 1", args.batch_size)
     scale = check_threshold_scale(args.threshold_scale, "verify --threshold-scale")
+    outputs = [(o, p) for o, p in (("--json", args.json_out), ("--report", args.report)) if p]
+    check_output_paths(outputs, args.model, args.paths)
     bundle = load_model(args.model)
     verifier = Verifier(bundle, batch_size=args.batch_size, threshold_scale=scale)
-    results = verifier.verify_paths(args.paths, progress=None if args.quiet else TerminalProgress())
-    doc_text = None
-    if args.json_out or (args.report and args.report.lower().endswith(".json")):
-        doc_text = json.dumps(results_document(bundle, results), indent=2, allow_nan=False)
-    if args.json_out:
-        atomic_write_text(args.json_out, doc_text)  # type: ignore[arg-type]
-    if args.report:
-        atomic_write_text(args.report, doc_text if args.report.lower().endswith(".json") else results_csv(results))
+    cancel = CancelToken()
+    with _Interrupts(cancel):
+        results = verifier.verify_paths(
+            args.paths, progress=None if args.quiet else TerminalProgress(), cancel=cancel, keep_partial=True
+        )
+    failures = write_outputs(args, bundle, results)
     if not args.quiet:
         print(format_table(results))
         s = summarize(results)
-        print(f"\n{s['total']} file(s): {s['genuine']} genuine, {s['suspect']} suspect, {s['unknown']} unknown, "
-              f"{s['error']} error(s).")
+        counts = ", ".join(f"{s[k]} {k}" + ("(s)" if k == "error" else "") for k in SUMMARY_KEYS if s[k] or k in (
+            "genuine", "suspect", "unknown", "error"))
+        print(f"\n{s['total']} file(s): {counts}.")
     for r in results:
         if not r.ok and args.quiet:
             print(f"error: {r.error}", file=sys.stderr)
+    for line in failures:
+        print(f"banknote-guard: error: {line}", file=sys.stderr)
+    if cancel.cancelled:
+        print("banknote-guard: the batch was stopped; the notes not reached are listed as not verified.",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if failures:
+        return EXIT_OUTPUT_FAILED
     return exit_code(results)

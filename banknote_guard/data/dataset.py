@@ -8,7 +8,14 @@ A dataset is a folder in the layout::
 :func:`discover_dataset` lists its images (raising :class:`~banknote_guard.errors.DatasetLayoutError`
 with the offending folder when the layout is broken); :func:`inspect_dataset` also reads every image
 and reports counts, sizes, methods and problems worth a look (duplicates, label conflicts, too few
-images, imbalance, unreadable and non-image files).
+images, denominations without genuine images, imbalance, unreadable and non-image files, and
+whatever was skipped).
+
+The walk stays inside the dataset: a folder or link whose real location is outside the dataset
+folder is not entered (a ``genuine`` link to ``/`` would otherwise walk the whole disk), each real
+folder is walked once, folder sizes and the number of folders are bounded
+(:data:`MAX_FOLDER_ENTRIES`, :data:`MAX_FOLDERS`), and only regular files are read (a pipe named
+like an image would block reading for ever). Each thing left out gets a warning saying why.
 """
 
 from __future__ import annotations
@@ -18,8 +25,10 @@ import hashlib
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -27,10 +36,13 @@ from scipy.spatial.distance import cdist
 
 from banknote_guard.data.imageio import (
     IMAGE_EXTENSIONS,
+    MIN_NOTE_SIDE,
     decode_image_bytes_with_size,
     is_hidden_name,
+    non_regular_reason,
+    read_image_bytes,
 )
-from banknote_guard.data.records import LABELS, Dataset, ImageRecord, Label, denomination_id
+from banknote_guard.data.records import GENUINE, LABELS, Dataset, ImageRecord, Label, denomination_id
 from banknote_guard.errors import DatasetLayoutError, ImageLoadError
 from banknote_guard.progress import CancelToken, EtaEstimator, ProgressCallback, check_cancel, report
 
@@ -51,6 +63,10 @@ COLOUR_SIDE = 4
 #: Mean absolute differences (0-255 scale) below which two pictures are the same one.
 SAME_PICTURE_MAD = 3.0
 SAME_COLOUR_MAD = 12.0
+#: At most this many entries of one folder are looked at; a larger folder gets a warning.
+MAX_FOLDER_ENTRIES = 100_000
+#: At most this many folders are walked inside the genuine/ and counterfeit/ folders of a dataset.
+MAX_FOLDERS = 20_000
 
 
 # --------------------------------------------------------------------------------------------------
@@ -62,19 +78,160 @@ def _label_of(name: str) -> Label | None:
     return low if low in LABELS else None  # type: ignore[return-value]
 
 
+def _list_folder(folder: Path) -> tuple[list[Path], bool]:
+    """The non-hidden entries of ``folder``, sorted, and whether the listing stopped at :data:`MAX_FOLDER_ENTRIES`."""
+    out: list[Path] = []
+    with os.scandir(folder) as it:
+        for n, entry in enumerate(it):
+            if n >= MAX_FOLDER_ENTRIES:
+                return sorted(out), True
+            if not is_hidden_name(entry.name):
+                out.append(Path(entry.path))
+    return sorted(out), False
+
+
 def _entries(folder: Path) -> list[Path]:
     try:
-        return sorted(p for p in folder.iterdir() if not is_hidden_name(p.name))
+        return _list_folder(folder)[0]
     except PermissionError:
         raise DatasetLayoutError(folder, "This folder cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise DatasetLayoutError(folder, f"This folder cannot be read ({exc.strerror or exc})") from None
 
 
 def _looks_like_denomination(folder: Path) -> bool:
-    return any(p.is_dir() and _label_of(p.name) for p in _entries(folder))
+    try:
+        entries = _list_folder(folder)[0]
+    except OSError:
+        return False
+    return any(_label_of(p.name) and os.path.isdir(p) for p in entries)
 
 
-def _scan(root: str | Path) -> tuple[Path, list[ImageRecord], list[Path]]:
-    """Walk the layout; return the root, the image records (no manifest yet) and non-image files."""
+@dataclass
+class _Scan:
+    """What the walk of a dataset found; ``notes`` are the problems met on the way."""
+
+    root: Path
+    records: list[ImageRecord] = field(default_factory=list)
+    non_images: list[Path] = field(default_factory=list)
+    denominations: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[DatasetWarning] = field(default_factory=list)
+
+
+class _Walker:
+    """Walks the folders of one dataset, never leaving it and never for ever.
+
+    A folder (or a link to one) whose real location is outside the dataset folder is not entered,
+    each real folder is walked once (links cannot make loops), at most :data:`MAX_FOLDER_ENTRIES`
+    entries of a folder and :data:`MAX_FOLDERS` folders are looked at, and only regular files are
+    listed. Every folder or file left out gets a note saying why.
+    """
+
+    def __init__(self, scan: _Scan) -> None:
+        self.scan = scan
+        self.root_real = os.path.realpath(scan.root)
+        self.visited: set[str] = set()
+        self.folders = 0
+        self.skipped_files: dict[str, list[Path]] = {}
+
+    def rel(self, p: Path) -> str:
+        try:
+            return p.relative_to(self.scan.root).as_posix()
+        except ValueError:
+            return str(p)
+
+    def note(self, code: str, message: str, paths: tuple[Path, ...] = (), denom_id: str | None = None) -> None:
+        self.scan.notes.append(DatasetWarning(code, message, paths, denom_id))
+
+    def entries(self, folder: Path) -> list[Path]:
+        """The entries of a folder below the root; an unreadable one is noted and counts as empty."""
+        try:
+            entries, cut = _list_folder(folder)
+        except OSError as exc:
+            reason = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+            self.note("skipped", f"{self.rel(folder)}: this folder cannot be read ({reason}); skipped", (folder,))
+            return []
+        if cut:
+            self.note(
+                "folder_too_large",
+                f"{self.rel(folder)}: holds more than {MAX_FOLDER_ENTRIES:,} entries; only "
+                f"{MAX_FOLDER_ENTRIES:,} of them were looked at (split it into smaller folders)",
+                (folder,),
+            )
+        return entries
+
+    def inside(self, folder: Path) -> bool:
+        """Whether ``folder`` really lies in the dataset; a folder that leads out of it is noted."""
+        real = os.path.realpath(folder)
+        if real == self.root_real or real.startswith(self.root_real.rstrip(os.sep) + os.sep):
+            return True
+        self.note(
+            "skipped",
+            f"{self.rel(folder)}: leads out of the dataset folder (to {real}); not followed, skipped",
+            (folder,),
+        )
+        return False
+
+    def files(self, top: Path) -> Iterator[Path]:
+        """The regular, non-hidden files under ``top`` (which must be :meth:`inside`)."""
+        stack = [top]
+        while stack:
+            folder = stack.pop()
+            real = os.path.realpath(folder)
+            if real in self.visited:  # reached again through a link
+                self.note(
+                    "skipped",
+                    f"{self.rel(folder)}: leads to a folder already looked at ({real}); skipped",
+                    (folder,),
+                )
+                continue
+            self.visited.add(real)
+            self.folders += 1
+            if self.folders > MAX_FOLDERS:
+                if self.folders == MAX_FOLDERS + 1:
+                    self.note(
+                        "folder_too_large",
+                        f"the dataset holds more than {MAX_FOLDERS:,} folders; the others, such as "
+                        f"{self.rel(folder)}, were not looked at",
+                        (folder,),
+                    )
+                continue
+            subfolders: list[Path] = []
+            for p in self.entries(folder):
+                try:
+                    mode = os.stat(p).st_mode
+                except FileNotFoundError:
+                    self.skip_file(p, "a link to a file that does not exist")
+                    continue
+                except OSError as exc:
+                    self.skip_file(p, f"cannot be read ({exc.strerror or exc})")
+                    continue
+                if stat.S_ISDIR(mode):
+                    if self.inside(p):
+                        subfolders.append(p)
+                    continue
+                reason = non_regular_reason(mode)
+                if reason is None:
+                    yield p
+                else:
+                    self.skip_file(p, reason)
+            stack.extend(reversed(subfolders))
+
+    def skip_file(self, p: Path, reason: str) -> None:
+        self.skipped_files.setdefault(reason, []).append(p)
+
+    def finish(self) -> None:
+        for reason, paths in self.skipped_files.items():
+            if len(paths) == 1:
+                message = f"{self.rel(paths[0])}: {reason}; skipped"
+            else:
+                message = f"{len(paths)} files were skipped: {reason}"
+            self.note("skipped", message, tuple(sorted(paths)))
+        self.skipped_files.clear()
+
+
+def _scan(root: str | Path) -> _Scan:
+    """Walk the layout; return the image records (no manifest yet), non-image files and notes."""
     root = Path(root).expanduser()
     if not root.exists():
         raise DatasetLayoutError(root, "The dataset folder does not exist")
@@ -96,76 +253,112 @@ def _scan(root: str | Path) -> tuple[Path, list[ImageRecord], list[Path]]:
             "This looks like a denomination folder (it holds genuine/ or counterfeit/), not a dataset; "
             f"choose the dataset folder {str(root.parent.parent)!r} instead",
         )
-    subdirs = [p for p in entries if p.is_dir()]
+    scan = _Scan(root)
+    walker = _Walker(scan)
+    subdirs = [p for p in entries if os.path.isdir(p)]
     if subdirs and all(_looks_like_denomination(d) for d in subdirs):
         raise DatasetLayoutError(
             root,
             "This looks like a currency folder (its sub-folders hold genuine/ or counterfeit/), not a dataset; "
             f"choose the dataset folder {str(root.parent)!r} instead",
         )
+    _refuse_stray_images(
+        root,
+        entries,
+        "Images lie directly in the dataset folder ({few}); put them in "
+        "<CURRENCY>/<DENOMINATION>/genuine/ or .../counterfeit/",
+        ignore=ROOT_IGNORED_NAMES,
+    )
+
+    for currency_dir in (p for p in subdirs if walker.inside(p)):
+        currency = currency_dir.name
+        cur_entries = walker.entries(currency_dir)
+        _refuse_stray_images(
+            currency_dir,
+            cur_entries,
+            f"Images lie directly in the currency folder {currency!r} ({{few}}); "
+            "put them in <DENOMINATION>/genuine/ or <DENOMINATION>/counterfeit/",
+        )
+        denom_dirs = [p for p in cur_entries if os.path.isdir(p)]
+        if not denom_dirs:
+            walker.note(
+                "empty_folder",
+                f"{currency}: the currency folder holds no denomination folders",
+                (currency_dir,),
+            )
+        for denom_dir in (p for p in denom_dirs if walker.inside(p)):
+            _scan_denomination(walker, currency, denom_dir)
+    walker.finish()
+    if not scan.records:
+        raise DatasetLayoutError(root, "The dataset holds no images")
+    scan.records.sort(key=lambda r: (r.currency, r.denomination, LABELS.index(r.label), str(r.path)))
+    scan.non_images.sort()
+    return scan
+
+
+def _scan_denomination(walker: _Walker, currency: str, denom_dir: Path) -> None:
+    scan = walker.scan
+    denom_entries = walker.entries(denom_dir)
+    _refuse_stray_images(
+        denom_dir,
+        denom_entries,
+        f"Images lie directly in the denomination folder {denom_dir.name!r} ({{few}}); "
+        "put them in genuine/ or counterfeit/ inside it",
+    )
+    label_dirs = [p for p in denom_entries if os.path.isdir(p)]
+    unexpected = [p.name for p in label_dirs if not _label_of(p.name)]
+    if unexpected:
+        raise DatasetLayoutError(
+            denom_dir,
+            f"Unexpected sub-folder(s) {_few(unexpected)} in denomination {denom_dir.name!r}; "
+            "the only folders allowed there are 'genuine' and 'counterfeit'",
+        )
+    if not label_dirs:
+        raise DatasetLayoutError(
+            denom_dir,
+            f"The denomination folder {denom_dir.name!r} has neither a genuine/ nor a counterfeit/ folder",
+        )
+    denom_id = denomination_id(currency, denom_dir.name)
+    scan.denominations.append((currency, denom_dir.name))
+    n_genuine = 0
+    usable = [p for p in label_dirs if walker.inside(p)]
+    for label_dir in usable:
+        label = _label_of(label_dir.name)
+        assert label is not None
+        for path in walker.files(label_dir):
+            if path.suffix.lower() in IMAGE_EXTENSIONS:
+                scan.records.append(ImageRecord(path, currency, denom_dir.name, label))
+                n_genuine += label == GENUINE
+            else:
+                scan.non_images.append(path)
+    genuine_dirs = [p for p in label_dirs if _label_of(p.name) == GENUINE]
+    if not genuine_dirs:
+        walker.note(
+            "no_genuine",
+            f"{denom_id}: has no genuine/ folder, so it cannot be trained or enrolled; "
+            f"put genuine images in {walker.rel(denom_dir / GENUINE)}/",
+            (denom_dir,),
+            denom_id,
+        )
+    elif n_genuine == 0:
+        why = "holds no images" if any(p in usable for p in genuine_dirs) else "was skipped (see above)"
+        walker.note(
+            "no_genuine",
+            f"{denom_id}: the genuine/ folder {why}, so it cannot be trained or enrolled",
+            tuple(genuine_dirs),
+            denom_id,
+        )
+
+
+def _refuse_stray_images(folder: Path, entries: list[Path], problem: str, ignore: frozenset[str] = frozenset()) -> None:
+    """Raise when image files lie in a layout folder; ``problem`` has ``{few}`` where their names go."""
     stray = [
         p.name
         for p in entries
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and p.name.lower() not in ROOT_IGNORED_NAMES
+        if p.suffix.lower() in IMAGE_EXTENSIONS and p.name.lower() not in ignore and os.path.isfile(p)
     ]
     if stray:
-        raise DatasetLayoutError(
-            root,
-            f"Images lie directly in the dataset folder ({_few(stray)}); put them in "
-            "<CURRENCY>/<DENOMINATION>/genuine/ or .../counterfeit/",
-        )
-
-    records: list[ImageRecord] = []
-    non_images: list[Path] = []
-    for currency_dir in subdirs:
-        currency = currency_dir.name
-        cur_entries = _entries(currency_dir)
-        stray = [p.name for p in cur_entries if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
-        if stray:
-            raise DatasetLayoutError(
-                currency_dir,
-                f"Images lie directly in the currency folder {currency!r} ({_few(stray)}); "
-                "put them in <DENOMINATION>/genuine/ or <DENOMINATION>/counterfeit/",
-            )
-        for denom_dir in (p for p in cur_entries if p.is_dir()):
-            denom_entries = _entries(denom_dir)
-            stray = [p.name for p in denom_entries if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
-            if stray:
-                raise DatasetLayoutError(
-                    denom_dir,
-                    f"Images lie directly in the denomination folder {denom_dir.name!r} ({_few(stray)}); "
-                    "put them in genuine/ or counterfeit/ inside it",
-                )
-            label_dirs = [p for p in denom_entries if p.is_dir()]
-            unexpected = [p.name for p in label_dirs if not _label_of(p.name)]
-            if unexpected:
-                raise DatasetLayoutError(
-                    denom_dir,
-                    f"Unexpected sub-folder(s) {_few(unexpected)} in denomination {denom_dir.name!r}; "
-                    "the only folders allowed there are 'genuine' and 'counterfeit'",
-                )
-            if not label_dirs:
-                raise DatasetLayoutError(
-                    denom_dir,
-                    f"The denomination folder {denom_dir.name!r} has neither a genuine/ nor a counterfeit/ folder",
-                )
-            for label_dir in label_dirs:
-                label = _label_of(label_dir.name)
-                assert label is not None
-                for dirpath, dirnames, filenames in os.walk(label_dir):
-                    dirnames[:] = sorted(d for d in dirnames if not is_hidden_name(d))
-                    for fname in sorted(filenames):
-                        if is_hidden_name(fname):
-                            continue
-                        path = Path(dirpath) / fname
-                        if path.suffix.lower() in IMAGE_EXTENSIONS:
-                            records.append(ImageRecord(path, currency, denom_dir.name, label))
-                        else:
-                            non_images.append(path)
-    if not records:
-        raise DatasetLayoutError(root, "The dataset holds no images")
-    records.sort(key=lambda r: (r.currency, r.denomination, LABELS.index(r.label), str(r.path)))
-    return root, records, sorted(non_images)
+        raise DatasetLayoutError(folder, problem.format(few=_few(stray)))
 
 
 def _few(names: list[str], n: int = 3) -> str:
@@ -213,8 +406,10 @@ def discover_dataset(root: str | Path) -> Dataset:
         DatasetLayoutError: the folder is missing, empty, at the wrong level or breaks the layout;
             the message names the folder.
     """
-    root, records, _ = _scan(root)
-    return Dataset(root=root, records=_attach_manifest(root, records))
+    scan = _scan(root)
+    for note in scan.notes:
+        log.warning("%s", note.message)
+    return Dataset(root=scan.root, records=_attach_manifest(scan.root, scan.records))
 
 
 def _attach_manifest(root: Path, records: list[ImageRecord]) -> list[ImageRecord]:
@@ -239,8 +434,11 @@ class DatasetWarning:
     """One problem worth a look; it does not stop the dataset from being used.
 
     Attributes:
-        code: machine-readable kind: "few_images", "imbalance", "label_conflict", "duplicate_files",
-            "unreadable", "non_image".
+        code: machine-readable kind: "few_images", "no_genuine" (no genuine/ folder, or no images in
+            it), "imbalance", "label_conflict", "duplicate_files", "unreadable", "non_image",
+            "skipped" (a folder leading out of the dataset, an unreadable folder, a file that is not
+            a regular file), "folder_too_large" (a folder too large to be walked whole),
+            "empty_folder" (a currency folder without denominations).
         message: one line for a person.
         paths: the files concerned (may be empty).
         denom_id: the denomination concerned, or None for dataset-wide problems.
@@ -378,17 +576,16 @@ class _FileInfo:
 def _read_info(rec: ImageRecord) -> _FileInfo:
     info = _FileInfo(rec)
     try:
-        data = rec.path.read_bytes()
-    except PermissionError:
-        info.error = "permission denied"
-        return info
-    except OSError as exc:
-        info.error = f"could not be read ({exc.strerror or exc})"
+        data = read_image_bytes(rec.path)  # regular files only: a pipe would wait for ever
+    except ImageLoadError as exc:
+        info.error = exc.reason
         return info
     info.sha = hashlib.sha256(data).hexdigest()
     try:
         # Decoded at reduced size (JPEG draft): only a small thumbnail is needed.
-        small, info.size = decode_image_bytes_with_size(data, str(rec.path), max_side=4 * THUMB_SIDE)
+        small, info.size = decode_image_bytes_with_size(
+            data, str(rec.path), max_side=4 * THUMB_SIDE, min_side=MIN_NOTE_SIDE
+        )
     except ImageLoadError as exc:
         info.error = exc.reason
         return info
@@ -419,8 +616,9 @@ def inspect_dataset(
         DatasetLayoutError: as :func:`discover_dataset`.
         CancelledError: ``cancel`` was set.
     """
-    root, records, non_images = _scan(root)
-    records = _attach_manifest(root, records)
+    scan = _scan(root)
+    root, non_images = scan.root, scan.non_images
+    records = _attach_manifest(root, scan.records)
     total = len(records)
     eta = EtaEstimator(total)
     infos: list[_FileInfo] = []
@@ -430,14 +628,19 @@ def inspect_dataset(
         report(progress, "inspect", rec.path.name, done=i + 1, total=total, eta_s=eta.eta(i + 1))
 
     warnings: list[DatasetWarning] = []
-    by_denom: dict[str, list[_FileInfo]] = {}
+    by_denom: dict[str, list[_FileInfo]] = {denomination_id(c, d): [] for c, d in scan.denominations}
+    names = {denomination_id(c, d): (c, d) for c, d in scan.denominations}
     for info in infos:
         by_denom.setdefault(info.record.denom_id, []).append(info)
+        names.setdefault(info.record.denom_id, (info.record.currency, info.record.denomination))
+    notes_of: dict[str | None, list[DatasetWarning]] = {}
+    for note in scan.notes:
+        notes_of.setdefault(note.denom_id, []).append(note)
     stats_list: list[DenominationStats] = []
     for denom_id in sorted(by_denom, key=_natural_key):
         group = by_denom[denom_id]
-        rec0 = group[0].record
-        st = DenominationStats(denom_id, rec0.currency, rec0.denomination)
+        st = DenominationStats(denom_id, *names[denom_id])
+        st.warnings.extend(notes_of.pop(denom_id, []))
         ok = [f for f in group if f.error is None]
         st.genuine = sum(1 for f in ok if f.record.is_genuine)
         st.counterfeit = sum(1 for f in ok if not f.record.is_genuine)
@@ -449,7 +652,7 @@ def inspect_dataset(
             if not f.record.is_genuine:
                 key = f.record.method or "unknown"
                 st.methods[key] = st.methods.get(key, 0) + 1
-        if st.genuine < MIN_GENUINE:
+        if st.genuine < MIN_GENUINE and not any(w.code == "no_genuine" for w in st.warnings):
             st.warnings.append(
                 DatasetWarning(
                     "few_images",
@@ -473,7 +676,9 @@ def inspect_dataset(
         stats_list.append(st)
         warnings.extend(st.warnings)
 
-    # Dataset-wide: duplicate files, unreadable files, non-image files.
+    # Dataset-wide: folders and files skipped by the walk, duplicate files, unreadable and non-image files.
+    for denom_notes in notes_of.values():
+        warnings.extend(denom_notes)
     by_sha: dict[str, list[Path]] = {}
     for info in infos:
         if info.sha is not None:

@@ -100,11 +100,11 @@ def load_and_prepare(path: str | Path, config: ModelConfig) -> tuple[np.ndarray,
 def load_rgb(path: str | Path, max_side: int | None = None) -> np.ndarray:
     """Read an image file as uint8 RGB (through banknote_guard.data.imageio when present)."""
     try:
-        from banknote_guard.data.imageio import load_image
+        from banknote_guard.data.imageio import MIN_NOTE_SIDE, load_image
     except ImportError:
         load_image = None  # type: ignore[assignment]
     if load_image is not None:
-        return load_image(path, max_side=max_side)
+        return load_image(path, max_side=max_side, min_side=MIN_NOTE_SIDE)
     from PIL import Image
 
     from banknote_guard.errors import ImageLoadError

@@ -1,1 +1,1 @@
-"""banknote_guard.reports."""
+"""banknote_guard.reports: verification reports (CSV, JSON; PDF and HTML), rendered from records or results."""

@@ -11,7 +11,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-Verdict = Literal["genuine", "suspect", "unknown"]
+#: "genuine": recognised and authenticated; "suspect": counterfeit evidence; "unknown": not a note, or a
+#: denomination the model does not know; "uncertain": a note, but not clearly authenticated (reasons
+#: say why); "retake": the picture is not good enough to judge (blurred, cut off, ...; reasons say why).
+Verdict = Literal["genuine", "suspect", "unknown", "uncertain", "retake"]
+#: Verdicts that are not a positive authentication: a batch with any of these needs a person's look.
+NOT_GENUINE: tuple[str, ...] = ("suspect", "unknown", "uncertain", "retake")
 Status = Literal["ok", "error"]
 
 
@@ -34,6 +39,8 @@ class VerificationResult:
         distances: denomination id -> distance of the embedding to that denomination's centroid.
         probabilities: denomination id -> one-vs-rest SVM probability.
         note_found: whether the note's outline was found in the image (False: the whole image was used).
+        reasons: readable sentences saying why a verdict is "unknown", "uncertain" or "retake" (or what
+            else the operator should know); empty for a plain genuine or suspect verdict.
         rectified: the upright note image (H, W, 3) uint8 RGB that was scored; not written to JSON.
         seconds: time taken for this note.
     """
@@ -49,6 +56,7 @@ class VerificationResult:
     distances: dict[str, float] = field(default_factory=dict)
     probabilities: dict[str, float] = field(default_factory=dict)
     note_found: bool | None = None
+    reasons: list[str] = field(default_factory=list)
     rectified: np.ndarray | None = field(default=None, repr=False, compare=False)
     seconds: float | None = None
 
@@ -74,6 +82,7 @@ class VerificationResult:
             "threshold": _finite_or_none(self.threshold),
             "threshold_scale": float(self.threshold_scale),
             "note_found": self.note_found,
+            "reasons": list(self.reasons),
             "seconds": self.seconds,
         }
 

@@ -5,6 +5,9 @@ threshold scale, evaluation) goes through :func:`judge` or :func:`rejudge`, so t
 
 Rule, for a note whose nearest denomination has calibrated threshold ``t``:
 
+- ``"retake"`` when the picture is not good enough to judge (blurred, too dark, glare, note cut off
+  or too small, several notes: the capture-quality reasons given by the caller): a blurred or cut-off
+  genuine note must not raise an alarm, and a blurred counterfeit must not pass;
 - ``"unknown"`` when the score exceeds the model's unknown threshold (far beyond every known note,
   counterfeits included), or when no note outline was found *and* the score exceeds both ``t`` and
   the highest score of any known note seen at calibration (``unknown_threshold / UNKNOWN_FACTOR``):
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from banknote_guard.errors import parameter_error
 from banknote_guard.verify.calibration import UNKNOWN_FACTOR
@@ -51,8 +54,11 @@ def judge(
     *,
     note_found: bool = True,
     threshold_scale: float = DEFAULT_THRESHOLD_SCALE,
+    retake_reasons: Sequence[str] = (),
 ) -> "Verdict":
     """The verdict of one note (see the module docstring for the rule)."""
+    if retake_reasons:
+        return "retake"
     if any(math.isnan(x) for x in (score, threshold, unknown_threshold, threshold_scale)):
         return "suspect"  # a damaged model or a numerical fault: flag the note, never pass it
     if score > unknown_threshold or (not note_found and score > max(threshold, unknown_threshold / UNKNOWN_FACTOR)):

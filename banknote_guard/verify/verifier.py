@@ -23,14 +23,15 @@ from __future__ import annotations
 import glob
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
-from banknote_guard.errors import BanknoteGuardError, parameter_error
+from banknote_guard.errors import BanknoteGuardError, CancelledError, parameter_error
 from banknote_guard.progress import (
     CancelToken,
     EtaEstimator,
@@ -38,7 +39,7 @@ from banknote_guard.progress import (
     check_cancel,
     report,
 )
-from banknote_guard.verify.result import VerificationResult
+from banknote_guard.verify.result import NOT_GENUINE, VerificationResult
 from banknote_guard.verify.verdict import (
     DEFAULT_THRESHOLD_SCALE,
     check_threshold_scale,
@@ -49,6 +50,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.verify.bundle import ModelBundle
 
 _GLOB_CHARS = frozenset("*?[")
+#: One prepared image: (item, upright note or None, outline found, error or None, seconds).
+_Prepared = tuple["_Item", "np.ndarray | None", bool, "str | None", float]
 
 
 @dataclass
@@ -78,7 +81,10 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[_Item]:
             out.append(_Item(str(p), p))
 
     def add_folder(p: Path) -> int:
-        files = list(iter_image_files(p))
+        def skipped(path: Path, reason: str) -> None:
+            out.append(_Item(str(path), None, f"Cannot read image {str(path)!r}: {reason}"))
+
+        files = list(iter_image_files(p, on_skip=skipped))
         for f in files:
             add_file(f)
         return len(files)
@@ -106,6 +112,20 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[_Item]:
         else:
             out.append(_Item(text, None, f"Cannot read image {text!r}: file not found"))
     return out
+
+
+#: How often a waiting batch looks at its cancel token (seconds).
+CANCEL_POLL_S = 0.2
+
+
+def _wait(future: "Future[_Prepared]", cancel: CancelToken | None) -> "_Prepared":
+    """The future's result, checking ``cancel`` while waiting (so Ctrl+C stops a batch stuck on a read)."""
+    while True:
+        check_cancel(cancel)
+        try:
+            return future.result(timeout=CANCEL_POLL_S)
+        except FutureTimeout:
+            continue
 
 
 class Verifier:
@@ -159,8 +179,15 @@ class Verifier:
         *,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        keep_partial: bool = False,
     ) -> list[VerificationResult]:
-        """Verify files, folders (recursive) and globs, in order; unusable files give error results."""
+        """Verify files, folders (recursive) and globs, in order; unusable files give error results.
+
+        Cancelling (``cancel``) stops within a fraction of a second, even while a file is still being
+        read: by default it raises CancelledError; with ``keep_partial`` it returns what was verified,
+        the files not reached marked as errors ("not verified: stopped"), so a caller can still write
+        what was done.
+        """
         items = expand_paths(paths)
         results: list[VerificationResult | None] = [None] * len(items)
         todo = [i for i, it in enumerate(items) if it.error is None]
@@ -171,26 +198,30 @@ class Verifier:
         eta = EtaEstimator(total)
         report(progress, "verify", f"Verifying {total} image(s)", done=0, total=total)
         chunks = [todo[s : s + self.batch_size] for s in range(0, total, self.batch_size)]
-        done = suspects = 0
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+        done = flagged = 0
+        pool = ThreadPoolExecutor(max_workers=self.workers)
+        try:
             pending = [pool.submit(self._prepare, items[i]) for i in chunks[0]] if chunks else []
             for ci, chunk in enumerate(chunks):
-                try:
-                    check_cancel(cancel)
-                except BaseException:
-                    for f in pending:
-                        f.cancel()
-                    raise
-                prepared = [f.result() for f in pending]
+                prepared = [_wait(f, cancel) for f in pending]
                 pending = [pool.submit(self._prepare, items[i]) for i in chunks[ci + 1]] if ci + 1 < len(chunks) else []
                 for idx, res in zip(chunk, self._finish_batch(prepared)):
                     results[idx] = res
-                    suspects += res.verdict in ("suspect", "unknown")
+                    flagged += res.verdict in NOT_GENUINE
                 done += len(chunk)
                 report(
-                    progress, "verify", f"{done}/{total} verified, {suspects} suspect/unknown",
+                    progress, "verify", f"{done}/{total} verified, {flagged} need a look",
                     done=done, total=total, eta_s=eta.eta(done),
                 )
+        except CancelledError:
+            if not keep_partial:
+                raise
+            for i, it in enumerate(items):
+                if results[i] is None:
+                    results[i] = VerificationResult.failed(it.name, "Not verified: the batch was stopped.")
+        finally:
+            # A reader stuck on a slow disk must not hold up the stop: do not wait for it.
+            pool.shutdown(wait=False, cancel_futures=True)
         return [r for r in results if r is not None]
 
     def _prepare(self, item: _Item) -> tuple[_Item, np.ndarray | None, bool, str | None, float]:

@@ -189,3 +189,83 @@ def test_inspect_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
     assert main(["inspect", str(ds / "EUR")]) == 2
     assert "currency folder" in capsys.readouterr().err
+
+
+def test_inspect_warns_about_denominations_without_genuine_images(tmp_path: Path) -> None:
+    _make(tmp_path, {"EUR/20": (6, 2), "EUR/100": (0, 3)})  # EUR/100: counterfeit/ only
+    (tmp_path / "EUR" / "50" / "genuine").mkdir(parents=True)  # EUR/50: an empty genuine/
+    (tmp_path / "EUR" / "50" / "genuine" / ".DS_Store").write_bytes(b"x")
+    (tmp_path / "USD").mkdir()  # a currency without denominations
+    rep = inspect_dataset(tmp_path)
+    assert [d.denom_id for d in rep.denominations] == ["EUR/20", "EUR/50", "EUR/100"]
+    no_genuine = {w.denom_id: w for w in rep.warnings if w.code == "no_genuine"}
+    assert set(no_genuine) == {"EUR/50", "EUR/100"}
+    assert "EUR/50" in no_genuine["EUR/50"].message and "holds no images" in no_genuine["EUR/50"].message
+    assert "no genuine/ folder" in no_genuine["EUR/100"].message
+    assert not [w for w in rep.warnings if w.code == "few_images"]  # said once, not twice
+    d50 = next(d for d in rep.denominations if d.denom_id == "EUR/50")
+    assert (d50.genuine, d50.counterfeit) == (0, 0) and d50.warnings == [no_genuine["EUR/50"]]
+    assert any(w.code == "empty_folder" and "USD" in w.message for w in rep.warnings)
+    table = rep.format_table()
+    assert "No warnings." not in table and "[no_genuine] EUR/50" in table
+    assert len(discover_dataset(tmp_path)) == 11
+
+
+@pytest.mark.timeout(20)
+def test_inspect_does_not_follow_links_out_of_the_dataset(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    _make(ds, {"EUR/20": (5, 0)})
+    outside = tmp_path / "elsewhere"
+    save_image(outside / "x.png", _img(7))
+    try:
+        (ds / "EUR" / "50").mkdir()
+        (ds / "EUR" / "50" / "genuine").symlink_to("/", target_is_directory=True)
+        (ds / "EUR" / "20" / "genuine" / "more").symlink_to(outside, target_is_directory=True)
+        (ds / "EUR" / "20" / "genuine" / "again").symlink_to(ds / "EUR" / "20" / "genuine", target_is_directory=True)
+    except (OSError, NotImplementedError):
+        pytest.skip("cannot make links here")
+    rep = inspect_dataset(ds)
+    assert rep.total_images == 5  # nothing from / or from outside, nothing twice
+    skipped = {w.paths[0].name: w.message for w in rep.warnings if w.code == "skipped"}
+    assert set(skipped) == {"genuine", "more", "again"}
+    assert "EUR/50/genuine" in skipped["genuine"] and "out of the dataset" in skipped["genuine"]
+    assert "not followed" in skipped["more"] and "already looked at" in skipped["again"]
+    (no_genuine,) = [w for w in rep.warnings if w.code == "no_genuine"]
+    assert no_genuine.denom_id == "EUR/50" and "was skipped" in no_genuine.message
+
+
+def test_inspect_walk_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from banknote_guard.data import dataset
+
+    _make(tmp_path, {"EUR/20": (8, 0)})
+    monkeypatch.setattr(dataset, "MAX_FOLDER_ENTRIES", 5)
+    rep = inspect_dataset(tmp_path)
+    assert rep.total_images == 5
+    (big,) = [w for w in rep.warnings if w.code == "folder_too_large"]
+    assert "EUR/20/genuine" in big.message and "5" in big.message
+
+    monkeypatch.setattr(dataset, "MAX_FOLDER_ENTRIES", 100)
+    monkeypatch.setattr(dataset, "MAX_FOLDERS", 2)
+    for i in range(4):
+        save_image(tmp_path / "EUR" / "20" / "counterfeit" / f"batch{i}" / "c.png", _img(40 + i))
+    rep = inspect_dataset(tmp_path)
+    assert any(w.code == "folder_too_large" and "folders" in w.message for w in rep.warnings)
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no named pipes on this system")
+def test_inspect_skips_pipes_and_tiny_pictures(tmp_path: Path) -> None:
+    import os
+
+    _make(tmp_path, {"EUR/20": (5, 0)})
+    g = tmp_path / "EUR" / "20" / "genuine"
+    os.mkfifo(g / "pipe.jpg")
+    os.mkfifo(g / "pipe2.png")
+    save_image(g / "dot.png", np.zeros((1, 1, 3), np.uint8))
+    assert [r.path.name for r in discover_dataset(tmp_path).records if "pipe" in r.path.name] == []
+    rep = inspect_dataset(tmp_path)
+    (skipped,) = [w for w in rep.warnings if w.code == "skipped"]
+    assert {p.name for p in skipped.paths} == {"pipe.jpg", "pipe2.png"}
+    assert "2 files were skipped: not a regular file (a pipe)" in skipped.message
+    (tiny,) = [w for w in rep.warnings if w.code == "unreadable"]
+    assert "dot.png" in tiny.message and "only 1 x 1 pixels, too small to show a banknote" in tiny.message

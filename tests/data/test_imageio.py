@@ -13,10 +13,15 @@ import pytest
 from PIL import Image
 
 from banknote_guard.data.imageio import (
+    DEFAULT_MAX_SIDE,
     IMAGE_EXTENSIONS,
+    MIN_NOTE_SIDE,
     decode_image_bytes,
+    is_image_file,
     iter_image_files,
     load_image,
+    load_image_with_size,
+    read_image_bytes,
     read_image_size,
     save_image,
 )
@@ -228,3 +233,231 @@ def test_iter_image_files_skips_hidden(tmp_path: Path) -> None:
     names = [p.relative_to(tmp_path).as_posix() for p in iter_image_files(tmp_path)]
     assert names == ["a.JPG", "b.png", "sub/c.webp"]
     assert [p.name for p in iter_image_files(tmp_path, recursive=False)] == ["a.JPG", "b.png"]
+
+
+# --------------------------------------------------------------------------------------------------
+# non-regular files: refused when given, skipped with a reason in folders, never waited on
+
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+
+
+@needs_fifo
+@pytest.mark.timeout(20)
+def test_fifo_named_like_an_image_is_refused_not_waited_for(tmp_path: Path) -> None:
+    fifo = tmp_path / "note.jpg"
+    os.mkfifo(fifo)
+    for read in (load_image, read_image_size, read_image_bytes):
+        with pytest.raises(ImageLoadError, match="not a regular file") as info:
+            read(fifo)  # type: ignore[operator]
+        assert "pipe" in info.value.reason and info.value.path == fifo
+    assert not is_image_file(fifo)
+    assert is_image_file(tmp_path / "not_there_yet.jpg")  # judged by its name
+
+    save_image(tmp_path / "sub" / "good.png", _rgb())
+    os.mkfifo(tmp_path / "sub" / "scan.png")
+    skipped: list[tuple[Path, str]] = []
+    found = list(iter_image_files(tmp_path, on_skip=lambda p, why: skipped.append((p, why))))
+    assert found == [tmp_path / "sub" / "good.png"]
+    assert sorted(p for p, _ in skipped) == [tmp_path / "note.jpg", tmp_path / "sub" / "scan.png"]
+    assert all("not a regular file (a pipe)" in why for _, why in skipped)
+    assert list(iter_image_files(tmp_path / "sub", recursive=False, on_skip=lambda p, why: None)) == [
+        tmp_path / "sub" / "good.png"
+    ]
+
+
+@pytest.mark.timeout(20)
+def test_socket_device_and_folder_are_not_image_files(tmp_path: Path) -> None:
+    import socket
+
+    if not hasattr(socket, "AF_UNIX"):
+        pytest.skip("no Unix sockets on this system")
+    sock_path = tmp_path / "s.png"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        with pytest.raises(ImageLoadError, match=r"not a regular file \(a socket\)"):
+            load_image(sock_path)
+        assert not is_image_file(sock_path)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ImageLoadError, match=r"not a regular file \(a device\)"):
+            load_image("/dev/zero")
+    (tmp_path / "folder.jpg").mkdir()
+    assert not is_image_file(tmp_path / "folder.jpg")
+    with pytest.raises(ImageLoadError, match="folder"):
+        read_image_size(tmp_path / "folder.jpg")
+
+
+def test_broken_links_and_links_to_folders_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    save_image(tmp_path / "a.png", _rgb())
+    try:
+        (tmp_path / "gone.png").symlink_to(tmp_path / "missing.png")
+        (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
+    except (OSError, NotImplementedError):
+        pytest.skip("cannot make links here")
+    skipped: dict[str, str] = {}
+    assert list(iter_image_files(tmp_path, on_skip=lambda p, why: skipped.update({p.name: why}))) == [
+        tmp_path / "a.png"
+    ]
+    assert "does not exist" in skipped["gone.png"] and "not followed" in skipped["loop"]
+    assert list(iter_image_files(tmp_path / "nowhere", on_skip=lambda p, why: skipped.update({"top": why}))) == []
+    assert "does not exist" in skipped["top"]
+
+
+# --------------------------------------------------------------------------------------------------
+# memory
+
+
+_PEAK_SCRIPT = r"""
+import resource, sys
+from banknote_guard.data.imageio import load_image
+arg = sys.argv[2]
+out = load_image(sys.argv[1], **({} if arg == "default" else {"max_side": None if arg == "none" else int(arg)}))
+assert out.dtype.name == "uint8" and out.ndim == 3 and out.shape[2] == 3
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+print(out.shape[0], out.shape[1], peak)
+"""
+
+_BIG_PNG_SCRIPT = r"""
+import sys
+from PIL import Image, ImageDraw
+im = Image.new("RGBA", (10000, 7999), (30, 120, 200, 255))
+draw = ImageDraw.Draw(im)
+for i in range(0, 10000, 500):
+    draw.rectangle((i, int(i * 0.7), i + 300, int(i * 0.7) + 400), fill=(200, 30, 30, 128))
+draw.ellipse((2000, 2000, 6000, 5000), fill=(0, 0, 0, 0))
+im.save(sys.argv[1], compress_level=1)
+"""
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(os.name == "nt", reason="peak memory is measured with the resource module")
+def test_large_rgba_png_decodes_within_memory_limit(tmp_path: Path) -> None:
+    """A 10000 x 7999 RGBA PNG (just under the pixel limit, small on disk) peaked at 4.6 GB; now < 1.5 GB."""
+    import subprocess
+    import sys
+
+    big = tmp_path / "big.png"
+    subprocess.run([sys.executable, "-c", _BIG_PNG_SCRIPT, str(big)], check=True, timeout=240)
+    assert big.stat().st_size < 20_000_000
+    limit = 1.5e9
+    for arg, shape in (("default", (3277, 4096)), ("1600", (1280, 1600)), ("none", (7999, 10000))):
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_SCRIPT, str(big), arg], check=True, capture_output=True, text=True, timeout=240
+        )
+        h, w, peak = (int(v) for v in done.stdout.split())
+        assert peak < limit, f"max_side={arg}: peak {peak / 1e9:.2f} GB"
+        assert (h, w) == shape
+
+
+def test_large_images_are_reduced_correctly(tmp_path: Path) -> None:
+    """Reduction happens before colour conversion; the result matches converting first."""
+    rng = np.random.default_rng(3)
+    small = rng.integers(0, 256, size=(30, 50, 4), dtype=np.uint8)
+    small[:, :25, 3] = 0  # left half fully transparent: must come out white
+    small[:, 25:, 3] = 255
+    rgba = np.repeat(np.repeat(small, 40, axis=0), 40, axis=1)  # 2000 x 1200
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    out = load_image(tmp_path / "a.png", max_side=500)
+    assert out.shape == (300, 500, 3)
+    assert (out[:, :240] == 255).all()
+    expected = small[:, 25:, :3].repeat(10, axis=0).repeat(10, axis=1)
+    assert np.abs(out[:, 260:].astype(int) - expected[:, 10:].astype(int)).mean() < 3
+
+    gray16 = np.tile(np.linspace(0, 65535, 3000).astype(np.uint16), (1000, 1))
+    Image.fromarray(gray16).save(tmp_path / "g16.png")  # 3000 x 1000
+    out = load_image(tmp_path / "g16.png", max_side=600)
+    assert out.shape == (200, 600, 3) and out[0, 0, 0] <= 1 and out[0, -1, 0] >= 253
+    pal = Image.fromarray(rgba[..., :3]).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    pal.save(tmp_path / "p.png")
+    assert load_image(tmp_path / "p.png", max_side=500).shape == (300, 500, 3)
+
+
+def test_default_max_side_and_full_size_on_request(tmp_path: Path) -> None:
+    wide = np.zeros((20, 5000, 3), np.uint8)
+    wide[:, 2500:] = 255
+    save_image(tmp_path / "wide.png", wide)
+    assert load_image(tmp_path / "wide.png").shape == (16, DEFAULT_MAX_SIDE, 3)
+    assert load_image(tmp_path / "wide.png", max_side=None).shape == (20, 5000, 3)
+    arr, size = load_image_with_size(tmp_path / "wide.png")
+    assert size == (5000, 20) and arr.shape[1] == DEFAULT_MAX_SIDE
+
+
+def test_concurrent_decodes_share_a_memory_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from banknote_guard.data import imageio
+
+    for i in range(4):
+        save_image(tmp_path / f"{i}.png", _rgb(200, 100))
+    running = 0
+    most = 0
+    lock = threading.Lock()
+    real = imageio._to_pixels
+
+    def slow(*args: object) -> np.ndarray:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        try:
+            return real(*args)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(imageio, "_to_pixels", slow)
+
+    def read_all() -> None:
+        threads = [threading.Thread(target=load_image, args=(tmp_path / f"{i}.png",)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    # Room for one decode of this size at a time: the four threads take turns.
+    monkeypatch.setattr(imageio, "DECODE_MEMORY_BUDGET", 200 * 100 * imageio._DECODE_BYTES_PER_PIXEL + 1)
+    read_all()
+    assert most == 1
+    assert imageio._BUDGET.in_use == 0 and imageio._BUDGET.running == 0
+    # A budget smaller than one decode still lets each run, one at a time.
+    monkeypatch.setattr(imageio, "DECODE_MEMORY_BUDGET", 10)
+    most = 0
+    read_all()
+    assert most == 1
+    # Room for all: they overlap.
+    monkeypatch.setattr(imageio, "DECODE_MEMORY_BUDGET", 1 << 30)
+    most = 0
+    read_all()
+    assert most > 1
+
+
+# --------------------------------------------------------------------------------------------------
+# messages for operators
+
+
+def test_reasons_are_plain_and_said_once(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    save_image(tmp_path / "full.jpg", rng.integers(0, 256, size=(120, 160, 3), dtype=np.uint8))
+    data = (tmp_path / "full.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    reason = _reason(tmp_path / "cut.jpg")
+    assert reason.count("truncated") == 1 and "bytes not processed" not in reason
+    (tmp_path / "junk.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(rng.integers(0, 256, 300, dtype=np.uint8)))
+    reasons = [reason, _reason(tmp_path / "junk.png")]
+    for r in reasons:  # no text of Python's or Pillow's
+        assert not any(w in r for w in ("Error", "broken data stream", "not processed", "IHDR", "errno", "chunk"))
+
+
+def test_tiny_pictures(tmp_path: Path) -> None:
+    """A 1 x 1 picture loads; where a note must be visible, min_side refuses it in plain words."""
+    save_image(tmp_path / "dot.png", np.zeros((1, 1, 3), np.uint8))
+    assert load_image(tmp_path / "dot.png").shape == (1, 1, 3)
+    reason = _reason(tmp_path / "dot.png", min_side=MIN_NOTE_SIDE)
+    assert reason.startswith("the picture is only 1 x 1 pixels, too small to show a banknote")
+    save_image(tmp_path / "line.png", np.zeros((10_000, 1, 3), np.uint8))
+    assert load_image(tmp_path / "line.png").shape == (DEFAULT_MAX_SIDE, 1, 3)
+    assert "only 1 x 10000 pixels" in _reason(tmp_path / "line.png", min_side=MIN_NOTE_SIDE)
+    with pytest.raises(ParameterError):
+        load_image(tmp_path / "dot.png", min_side=0)

@@ -1,0 +1,146 @@
+"""The shapes the verification history stores and the reports render: one record per verified note.
+
+A :class:`NoteRecord` is what the history keeps of one verification (append-only); a
+:class:`Review` is an operator's later decision on a suspect note, added as an event, never by
+editing the record. Reports (:mod:`banknote_guard.reports`) render sequences of records, so they work
+the same from a live batch or from the history. Fields may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # pragma: no cover
+    from banknote_guard.verify.result import VerificationResult
+
+#: Where a note came from.
+Source = Literal["file", "camera", "scanner", "watched-folder", "clipboard"]
+#: An operator's decision on a suspect note.
+Decision = Literal["confirmed", "released"]
+
+
+def utc_now() -> str:
+    """The current UTC time in ISO 8601 with microseconds (sortable as text)."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+@dataclass
+class NoteRecord:
+    """One verified note as the history keeps it.
+
+    Attributes:
+        id: a UUID (text) naming the record everywhere (stations, server, reports).
+        batch: the batch (shift, drawer, deposit) the note belongs to.
+        station: the desk or machine that verified it.
+        operator: who was at the desk.
+        created: UTC time of the verification, ISO 8601.
+        source: where the image came from (:data:`Source`).
+        path: the original file path or a name ("camera 0", "clipboard").
+        image_sha256: SHA-256 of the image as verified (of the file's bytes, or of the pixels for frames).
+        image: a stored copy of the picture (JPEG bytes), so a report works after the file is gone.
+        note_image: the straightened note that was scored (JPEG bytes), or None.
+        model_id: the model's short identity; model_sha256 its full hash.
+        status: "ok", or "error" when the image could not be used (``error`` says why).
+        verdict: "genuine", "suspect", "unknown", "uncertain" or "retake"; None for errors.
+        denomination: the denomination id, e.g. "EUR/20", or None.
+        counterfeit_score, threshold: the score and the threshold it was judged against.
+        distances: denomination id -> distance to its genuine centre.
+        reasons: why a note is "unknown", "uncertain" or "retake" (readable sentences).
+    """
+
+    batch: str
+    station: str
+    operator: str
+    source: Source
+    path: str
+    status: str = "ok"
+    error: str | None = None
+    verdict: str | None = None
+    denomination: str | None = None
+    counterfeit_score: float | None = None
+    threshold: float | None = None
+    distances: dict[str, float] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    model_id: str | None = None
+    model_sha256: str | None = None
+    image_sha256: str | None = None
+    image: bytes | None = field(default=None, repr=False)
+    note_image: bytes | None = field(default=None, repr=False)
+    created: str = field(default_factory=utc_now)
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @classmethod
+    def from_result(
+        cls,
+        result: "VerificationResult",
+        *,
+        batch: str,
+        station: str,
+        operator: str,
+        source: Source = "file",
+        model_id: str | None = None,
+        model_sha256: str | None = None,
+        image: bytes | None = None,
+        note_image: bytes | None = None,
+        image_sha256: str | None = None,
+    ) -> "NoteRecord":
+        """A record of one verification result (images and hashes as the caller stored them)."""
+        return cls(
+            batch=batch,
+            station=station,
+            operator=operator,
+            source=source,
+            path=result.path,
+            status=result.status,
+            error=result.error,
+            verdict=result.verdict,
+            denomination=result.denomination,
+            counterfeit_score=result.counterfeit_score,
+            threshold=result.threshold,
+            distances=dict(result.distances),
+            reasons=list(result.reasons),
+            model_id=model_id,
+            model_sha256=model_sha256,
+            image_sha256=image_sha256 or (hashlib.sha256(image).hexdigest() if image is not None else None),
+            image=image,
+            note_image=note_image,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The record without its image bytes (JSON exports, API answers)."""
+        return {
+            "id": self.id, "batch": self.batch, "station": self.station, "operator": self.operator,
+            "created": self.created, "source": self.source, "path": self.path, "status": self.status,
+            "error": self.error, "verdict": self.verdict, "denomination": self.denomination,
+            "counterfeit_score": self.counterfeit_score, "threshold": self.threshold,
+            "distances": dict(self.distances), "reasons": list(self.reasons), "model_id": self.model_id,
+            "model_sha256": self.model_sha256, "image_sha256": self.image_sha256,
+        }
+
+
+@dataclass
+class Review:
+    """An operator's decision on a suspect note (an event added to the history).
+
+    Attributes:
+        record_id: the :class:`NoteRecord` it is about.
+        decision: "confirmed" (a counterfeit: handed over) or "released" (genuine after all).
+        reviewer: who decided.
+        created: UTC time of the decision.
+        handover_ref: the reference of the hand-over to the authorities (police, central bank), if any.
+        serial_number: the note's serial number as read by the operator, if filled in.
+        comment: free text (circumstances).
+    """
+
+    record_id: str
+    decision: Decision
+    reviewer: str
+    handover_ref: str | None = None
+    serial_number: str | None = None
+    comment: str | None = None
+    created: str = field(default_factory=utc_now)
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
