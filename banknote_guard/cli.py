@@ -26,7 +26,14 @@ COMMAND_MODULES = (
     "train",
     "enroll",
     "verify",
+    "capture",
+    "scan",
+    "watch",
     "evaluate",
+    "upgrade_model",
+    "publish",
+    "history",
+    "report",
     "demo",
     "gui",
 )
@@ -74,6 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OUTPUT_FAILED
     except BanknoteGuardError as exc:
         print(f"banknote-guard: error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except ModuleNotFoundError as exc:  # a station (no training extra) asked to build models
+        from banknote_guard.api import missing_training_package, station_message
+
+        package = missing_training_package(exc)
+        if package is None:
+            raise
+        print(f"banknote-guard: error: {station_message(repr(args.command), package)}", file=sys.stderr)
         return EXIT_FATAL
 
 

@@ -64,14 +64,22 @@ def command_line() -> str:
 
 
 def machine_header(title: str, torch_threads: int | None = None) -> str:
-    """A few lines naming the benchmark, machine, cores, torch threads, date, load and command."""
-    import torch
+    """A few lines naming the benchmark, machine, cores, torch threads, date, load and command.
 
+    Given ``torch_threads``, torch is not imported for the header (a measurement without torch, such as
+    onnxruntime verification, stays without it); onnxruntime's version is named when it is loaded.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None and torch_threads is None:
+        import torch
     threads = torch.get_num_threads() if torch_threads is None else torch_threads
+    engines = f"torch {torch.__version__}, torch threads {threads}" if torch is not None else f"torch not loaded, threads {threads}"
+    if "onnxruntime" in sys.modules:
+        engines += f", onnxruntime {sys.modules['onnxruntime'].__version__}"
     lines = [
         f"== {title} ==",
         f"machine: {cpu_model()}, {usable_cores()} cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, torch {torch.__version__}, torch threads {threads}",
+        f"Python {platform.python_version()}, {engines}",
         f"date:    {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}   load average (1/5/15 min): {load_average()}",
         f"command: {command_line()}",
     ]

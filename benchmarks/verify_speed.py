@@ -1,6 +1,7 @@
 """Verification speed end to end: decode the JPEG, find and rectify the note, embed, score.
 
 Run:  .venv/bin/python benchmarks/verify_speed.py [--quick] [--model MODEL.bgm] [--notes 200] [--threads 2]
+                                                 [--engine auto|torch|onnxruntime|both]
 
 Setup (not timed): the model is ``--model``, else the bundled demo model (assets/demo_model.bgm) when
 present, else a model of the default network configuration (ModelConfig()) trained for one epoch on a
@@ -8,8 +9,13 @@ small synthetic set -- its weights do not matter for speed, only its shape does.
 synthetic captures (phone photos and flatbed scans, genuine and counterfeit, JPEG, the generator's
 default note width of 640 pixels), generated once into ``--workdir`` and reused.
 
+Engines (``--engine``): ``auto`` (default) is what the product uses -- onnxruntime on the model file's
+ONNX network; ``torch`` runs the same weights with torch eager (the engine of earlier versions);
+``both`` measures torch, then onnxruntime, each in its own child process (torch is never imported by
+the onnxruntime one, as on a station), and prints the two side by side.
+
 Measured in a fresh child process (so that peak memory is that of verification alone), with
-``--threads`` torch threads:
+``--threads`` threads for the network:
 
 * batch throughput: ``api.verify_paths(model, files)`` over all notes (the real batch verifier:
   a thread pool reads and rectifies one batch ahead of the network), notes/second, best and median
@@ -22,6 +28,12 @@ Measured in a fresh child process (so that peak memory is that of verification a
 * peak resident memory (getrusage ``ru_maxrss``) of the child, and its resident memory after
   imports and after loading the model;
 * with ``--profile``: the top functions by own time (cProfile) of the one-note-at-a-time loop.
+
+``--network`` measures only the network pass, the part onnxruntime replaces: 32 straightened notes
+embedded in one batch and one at a time by torch eager, torch with channels-last input, and
+onnxruntime, the three taking turns within one process (so that other load on the machine falls on all
+three alike); best of ``--repeats`` rounds (at least 5), plus the largest difference between torch's and
+onnxruntime's embeddings.
 """
 
 from __future__ import annotations
@@ -118,11 +130,25 @@ def decode_max_side(config) -> int:  # noqa: ANN001 - ModelConfig
     return max(1600, 4 * config.image_width)
 
 
+def _set_threads(bundle, engine: str, threads: int) -> None:  # noqa: ANN001 - ModelBundle
+    """Network threads: torch's thread count, or a new onnxruntime session with that many threads."""
+    if engine == "auto":
+        engine = "onnxruntime" if bundle.has_onnx else "torch"
+    if engine == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        bundle.use_engine("torch")
+    else:
+        bundle.use_engine(engine, threads=threads)
+
+
 def measure(args: argparse.Namespace) -> int:
     """Run every measurement and print the figures (runs in a fresh process)."""
-    import torch
+    if args.engine == "torch":
+        import torch
 
-    torch.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)
     from banknote_guard import api
     from banknote_guard.data.imageio import iter_image_files
     from banknote_guard.model.preprocess import load_rgb, prepare_image
@@ -131,13 +157,16 @@ def measure(args: argparse.Namespace) -> int:
     rss_imports = current_rss_mib()
     bundle = api.load_model(args.model)
     config = bundle.config
-    _ = bundle.embedder  # build the network now, not inside the first timed call
+    # Build the network now, not inside the first timed call.
+    _set_threads(bundle, args.engine, args.threads)
     rss_model = current_rss_mib()
     decode_side = decode_max_side(config)
     paths = sorted(iter_image_files(args.notes_dir))[: args.notes]
     n = len(paths)
     print(machine_header("Verification speed", args.threads))
     print(f"model:   {args.model_origin}")
+    print(f"engine:  {bundle.embedder.engine} ({args.engine!r} asked; model format {bundle.schema_version}, "
+          f"ONNX network {'present' if bundle.has_onnx else 'absent'}), {args.threads} network threads")
     detail = getattr(config, "detail_patches", 0)
     branch = (f", texture branch: {detail} patches of {config.detail_patch_size} px from a "
               f"{config.detail_height}x{config.detail_width} note" if detail else ", no texture branch")
@@ -233,9 +262,9 @@ def measure(args: argparse.Namespace) -> int:
     print(f"  embed in batches of {len(notes)}: {1000 * min(batch_embed):.2f} ms/note "
           f"(vs {1000 * statistics.median(stages['embed (1 note)']):.2f} ms for a batch of one)")
 
-    # 3b. the same with one torch thread (the reader threads and the network then do not compete)
+    # 3b. the same with one network thread (the reader threads and the network then do not compete)
     if args.threads != 1:
-        torch.set_num_threads(1)
+        _set_threads(bundle, args.engine, 1)
         api.verify_paths(bundle, paths[: min(n, verifier.batch_size)])
         t0 = time.perf_counter()
         api.verify_paths(bundle, paths)
@@ -245,8 +274,8 @@ def measure(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             api.verify_image(bundle, rgb, name=str(i))
             lat_one.append(time.perf_counter() - t0)
-        torch.set_num_threads(args.threads)
-        print(f"  with 1 torch thread instead of {args.threads}: batch {n / one_batch:.1f} notes/s; "
+        _set_threads(bundle, args.engine, args.threads)
+        print(f"  with 1 network thread instead of {args.threads}: batch {n / one_batch:.1f} notes/s; "
               f"verify_image p50 {percentile_ms(lat_one, 50):.1f} ms, p95 {percentile_ms(lat_one, 95):.1f} ms")
 
     # 4. memory
@@ -290,12 +319,14 @@ def measure(args: argparse.Namespace) -> int:
     print(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min)")
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "notes": n, "notes_per_s_best": n / best, "notes_per_s_median": n / med,
+            "engine": bundle.embedder.engine, "threads": args.threads, "notes": n, "notes_per_s_best": n / best, "notes_per_s_median": n / med,
             "verify_image_p50_ms": p50, "verify_image_p95_ms": percentile_ms(lat_image, 95),
             "verify_file_p50_ms": percentile_ms(lat_file, 50), "verify_file_p95_ms": percentile_ms(lat_file, 95),
             "stages_ms": {k: 1000 * statistics.mean(v) for k, v in stages.items()},
             "stages_cpu_ms": {k: 1000 * statistics.mean(v) for k, v in cpu.items()},
             "peak_rss_batch_mib": rss_batch, "peak_rss_mib": peak_rss_mib(),
+            "rss_imports_mib": rss_imports, "rss_model_mib": rss_model,
+            "embed_batch32_ms_per_note": 1000 * min(batch_embed),
         }, indent=2), encoding="utf-8")
     return 0 if errors == 0 else 1
 
@@ -312,6 +343,55 @@ def _mean_size(paths: list[Path]) -> str:
     return f"{round(statistics.mean(s[0] for s in sizes))}x{round(statistics.mean(s[1] for s in sizes))}"
 
 
+def network_pass(args: argparse.Namespace, notes_root: Path, model_path: Path) -> int:
+    """Only the network: torch eager, torch channels-last and onnxruntime on the same notes, in turns."""
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from banknote_guard import api
+    from banknote_guard.data.imageio import iter_image_files
+    from banknote_guard.model.embedder import prepare_paths
+    from banknote_guard.model.preprocess import to_tensor
+
+    bundle = api.load_model(model_path)
+    notes = [n for n in prepare_paths(sorted(iter_image_files(notes_root))[:32], bundle.config)[0] if n is not None]
+    print(machine_header("Network pass: torch vs onnxruntime", args.threads))
+    print(f"model:   {model_path}; {len(notes)} straightened notes, input "
+          f"{bundle.config.image_height}x{bundle.config.image_width}; best of {max(5, args.repeats)} rounds, engines in turn")
+    net = bundle.build_net()
+    ort = bundle.make_embedder("onnxruntime", threads=args.threads, batch_size=len(notes))
+
+    def eager(batch):  # noqa: ANN001, ANN202
+        with torch.inference_mode():
+            return net(to_tensor(batch, bundle.config).contiguous()).numpy()
+
+    def channels_last(batch):  # noqa: ANN001, ANN202
+        with torch.inference_mode():
+            return net(to_tensor(batch, bundle.config).contiguous(memory_format=torch.channels_last)).numpy()
+
+    engines = {"torch eager": eager, "torch channels-last": channels_last, "onnxruntime": ort.embed}
+    for fn in engines.values():  # warm-up
+        fn(notes[:2])
+    best = {k: [float("inf"), float("inf")] for k in engines}
+    for _ in range(max(5, args.repeats)):
+        for name, fn in engines.items():
+            t0 = time.perf_counter()
+            fn(notes)
+            best[name][0] = min(best[name][0], time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for note in notes[:8]:
+                fn([note])
+            best[name][1] = min(best[name][1], (time.perf_counter() - t0) / 8)
+    print(f"{'engine':24}{'batch of ' + str(len(notes)) + ', images/s':>24}{'one note, ms':>16}")
+    for name, (batch_s, one_s) in best.items():
+        print(f"{name:24}{len(notes) / batch_s:24.1f}{1000 * one_s:16.1f}")
+    diff = float(np.abs(eager(notes) - ort.embed(notes)).max())
+    print(f"largest |torch - onnxruntime| embedding difference: {diff:.2e}")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -321,7 +401,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="measure a freshly trained ModelConfig() model even when the demo model exists")
     ap.add_argument("--notes", type=int, default=200, help="synthetic captures to verify (default 200)")
     ap.add_argument("--repeats", type=int, default=3, help="batch runs (default 3)")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    ap.add_argument("--threads", type=int, default=2, help="network threads, torch or onnxruntime (default 2)")
+    ap.add_argument("--engine", choices=("auto", "torch", "onnxruntime", "both"), default="auto",
+                    help="what runs the network (default auto: onnxruntime when the model has its ONNX network); "
+                    "both: torch, then onnxruntime, compared")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "banknote_guard_bench",
                     help="where notes and the default model are cached")
@@ -329,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile-top", type=int, default=15)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     ap.add_argument("--setup-only", action="store_true", help="generate the notes and the model, measure nothing")
+    ap.add_argument("--network", action="store_true",
+                    help="measure only the network pass: torch eager, torch channels-last, onnxruntime, in turns")
     ap.add_argument("--_measure", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--_notes-dir", dest="notes_dir", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--_model-origin", dest="model_origin", default="", help=argparse.SUPPRESS)
@@ -339,25 +424,60 @@ def main(argv: list[str] | None = None) -> int:
     if args._measure:
         return measure(args)
 
-    import torch
-
-    torch.set_num_threads(args.threads)
     args.workdir.mkdir(parents=True, exist_ok=True)
     notes_root = prepare_notes(args.workdir, args.notes, args.seed)
     model_path, origin = prepare_model(args, notes_root)
     if args.setup_only:
         print(f"notes in {notes_root}; model {model_path} ({origin})")
         return 0
-    child = [sys.executable, str(Path(__file__).resolve()), "--_measure", "--model", str(model_path),
-             "--_notes-dir", str(notes_root), "--_model-origin", origin, "--notes", str(args.notes),
-             "--repeats", str(args.repeats), "--threads", str(args.threads), "--profile-top", str(args.profile_top)]
-    if args.profile:
-        child.append("--profile")
-    if args.json:
-        child += ["--json", str(args.json)]
-    env = dict(os.environ, **{COMMAND_ENV: command_line()})
-    env.setdefault("OMP_NUM_THREADS", str(args.threads))
-    return subprocess.call(child, env=env)
+    if args.network:
+        return network_pass(args, notes_root, model_path)
+    engines = ("torch", "onnxruntime") if args.engine == "both" else (args.engine,)
+    figures: dict[str, dict] = {}
+    code = 0
+    for engine in engines:
+        out_json = args.json if args.engine != "both" else Path(tempfile.mkdtemp()) / f"{engine}.json"
+        child = [sys.executable, str(Path(__file__).resolve()), "--_measure", "--model", str(model_path),
+                 "--_notes-dir", str(notes_root), "--_model-origin", origin, "--notes", str(args.notes),
+                 "--repeats", str(args.repeats), "--threads", str(args.threads), "--profile-top", str(args.profile_top),
+                 "--engine", engine]
+        if args.profile:
+            child.append("--profile")
+        if out_json:
+            child += ["--json", str(out_json)]
+        env = dict(os.environ, **{COMMAND_ENV: command_line()})
+        env.setdefault("OMP_NUM_THREADS", str(args.threads))
+        code = subprocess.call(child, env=env) or code
+        if args.engine == "both" and out_json and Path(out_json).is_file():
+            figures[engine] = json.loads(Path(out_json).read_text(encoding="utf-8"))
+        if len(engines) > 1:
+            print()
+    if len(figures) == 2:
+        print(compare_engines(figures["torch"], figures["onnxruntime"]))
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    return code
+
+
+def compare_engines(torch_fig: dict, ort_fig: dict) -> str:
+    """The two engines' headline figures side by side (before: torch; after: onnxruntime)."""
+    rows = [
+        ("batch, notes/s (median)", "notes_per_s_median", "{:.1f}"),
+        ("verify_image p50 / ms", "verify_image_p50_ms", "{:.1f}"),
+        ("verify_image p95 / ms", "verify_image_p95_ms", "{:.1f}"),
+        ("verify_paths 1 file p50 / ms", "verify_file_p50_ms", "{:.1f}"),
+        ("embed, batch of 32, ms/note", "embed_batch32_ms_per_note", "{:.2f}"),
+        ("peak RSS / MiB", "peak_rss_batch_mib", "{:.0f}"),
+        ("RSS after imports / MiB", "rss_imports_mib", "{:.0f}"),
+    ]
+    lines = ["== torch (before) vs onnxruntime (after) ==", f"{'':32}{'torch':>10}{'onnxruntime':>14}{'ratio':>8}"]
+    for label, key, fmt in rows:
+        a, b = torch_fig.get(key), ort_fig.get(key)
+        if a is None or b is None:
+            continue
+        ratio = f"{b / a:.2f}x" if a else ""
+        lines.append(f"{label:32}{fmt.format(a):>10}{fmt.format(b):>14}{ratio:>8}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

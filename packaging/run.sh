@@ -6,31 +6,21 @@
 #   bash packaging/run.sh COMMAND [ARGS]  # any banknote-guard sub-command, e.g. demo, verify
 #
 # The virtual environment lives in .venv (override with BANKNOTE_GUARD_VENV). It is created on the
-# first run and reinstalled only when pyproject.toml changes, so later runs start at once.
+# first run and reinstalled only when pyproject.toml changes, so later runs start at once. It holds
+# everything, for development and CI: the package with the training extra, tests and benchmarks
+# (pip install -e '.[train,test,bench]'). A verification station needs far less: see
+# packaging/build_bundle.sh (the frozen station bundle) and the README's "Install" section.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv=${BANKNOTE_GUARD_VENV:-$root/.venv}
 python=${PYTHON:-python3}
 
-if ! command -v "$python" >/dev/null 2>&1; then
-    echo "run.sh: $python not found; install Python 3.11 or newer (or set PYTHON=/path/to/python3)." >&2
-    exit 1
-fi
-if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-    echo "run.sh: banknote_guard needs Python 3.11 or newer; $python is $("$python" -V 2>&1)." >&2
-    exit 1
-fi
+# shellcheck source=packaging/common.sh
+. "$root/packaging/common.sh"
+require_python run.sh "$python"
 
-stamp="$venv/.banknote-guard-$(cat "$root/pyproject.toml" | cksum | cut -d' ' -f1)"
-if [ ! -f "$stamp" ]; then
-    echo "run.sh: setting up $venv (first run: a few minutes) ..." >&2
-    [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --upgrade pip
-    "$venv/bin/python" -m pip install --quiet -e "$root[test,bench]"
-    rm -f "$venv"/.banknote-guard-*
-    touch "$stamp"
-fi
+ensure_venv run.sh "$python" "$root" "$venv" train,test,bench
 
 cd "$root"
 if [ $# -eq 0 ]; then

@@ -17,6 +17,13 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _user_data_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the user's data folder (the default verification history) in a temporary folder; programs
+    the tests start inherit it."""
+    os.environ["BANKNOTE_GUARD_DATA_DIR"] = str(tmp_path_factory.mktemp("user_data"))
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _torch_threads() -> None:
     try:
         import torch
@@ -149,3 +156,19 @@ def new_dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("new_denoms")
     write_pattern_dataset(root, denoms=(3, 4), genuine=10, counterfeit=3, currency="NEW", seed=7)
     return root
+
+
+@pytest.fixture
+def sane_config(tmp_path, monkeypatch):
+    """SANE with only its ``pnm`` (scans a file we choose) and ``test`` backends, through a
+    ``SANE_CONFIG_DIR`` of the test's own (no change to /etc); skips where scanimage is missing."""
+    import shutil
+
+    if shutil.which("scanimage") is None:
+        pytest.skip("SANE's scanimage is not installed (Debian/Ubuntu: apt-get install sane-utils)")
+    folder = tmp_path / "sane.d"
+    folder.mkdir()
+    (folder / "dll.conf").write_text("pnm\ntest\n")
+    monkeypatch.setenv("SANE_CONFIG_DIR", str(folder))
+    monkeypatch.delenv("SANE_DEFAULT_DEVICE", raising=False)
+    return folder

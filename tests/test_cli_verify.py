@@ -143,4 +143,4 @@ def test_train_enroll_verify_end_to_end(tmp_path, capsys) -> None:
     # Every note is scored against the enrolled denomination too (quality needs a longer training:
     # see benchmarks/quality.py).
     assert all(f"{currency}/20" in r["distances"] and f"{currency}/20" in r["probabilities"] for r in results)
-    assert {r["verdict"] for r in results} <= {"genuine", "suspect", "unknown"}
+    assert {r["verdict"] for r in results} <= {"genuine", "suspect", "unknown", "uncertain", "retake"}

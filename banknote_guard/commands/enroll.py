@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from banknote_guard.commands.device_args import add_device_argument, apply_device
 from banknote_guard.progress import TerminalProgress
 
 
@@ -25,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated ids to enroll, e.g. EUR/20,EUR/50 (default: all in DATASET)")
     p.add_argument("--k", type=int, default=None,
                    help="use at most K genuine images per denomination, chosen deterministically (default: all)")
+    add_device_argument(p)
     p.set_defaults(func=run)
 
 
@@ -43,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.k is not None and args.k < 1:
         raise parameter_error("--k", "enroll", "an integer >= 1", args.k)
+    apply_device(args)
     out = args.out or args.model
     with locked(out, timeout=LOCK_WAIT_S, what="the model"):
         return _enroll_locked(args, out)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from banknote_guard.commands.device_args import add_device_argument, apply_device
 from banknote_guard.fileio import atomic_write_text
 from banknote_guard.progress import TerminalProgress
 
@@ -31,6 +32,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the figures as JSON to FILE")
     p.add_argument("--no-map", action="store_true", help="skip the embedding map (saves one pass over 600 notes)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_device_argument(p)
     p.set_defaults(func=run)
 
 
@@ -38,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the evaluation and print the summary; returns the exit code."""
     from banknote_guard.api import evaluate, load_model
 
+    apply_device(args)
     model = load_model(args.model)
     progress = None if args.quiet else TerminalProgress()
     report = evaluate(model, args.dataset, args.out, embedding_map=not args.no_map, progress=progress)

@@ -1,4 +1,9 @@
-"""``banknote-guard train DATASET --out MODEL``: train a model and save it as one file."""
+"""``banknote-guard train DATASET --out MODEL``: train a model and save it as one file.
+
+Also under torchrun: ``torchrun --nproc-per-node N -m banknote_guard train DATASET --out MODEL`` trains
+with N processes (DistributedDataParallel); rank 0 prints the progress and the summary and writes
+the model and checkpoint, the other processes print nothing.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train`` sub-command."""
     from banknote_guard.commands.train_args import (
         add_calibration_arguments,
+        add_runtime_arguments,
         add_train_arguments,
     )
 
@@ -23,13 +29,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train on DATASET/<CURRENCY>/<DENOMINATION>/{genuine,counterfeit}/ and write one model "
         "file (.bgm) holding the network, the gallery of genuine denominations, the SVMs, the thresholds "
         "and a training summary. A checkpoint MODEL.ckpt is kept beside it so --resume can continue an "
-        "interrupted run. Ctrl+C stops training and still saves the best model so far.",
+        "interrupted run. Ctrl+C stops training and still saves the best model so far. On a GPU server: "
+        "torchrun --nproc-per-node N -m banknote_guard train DATASET --out MODEL (one process per GPU).",
     )
     p.add_argument("dataset", help="dataset folder")
     p.add_argument("--out", required=True, help="model file to write, e.g. model.bgm")
     add_calibration_arguments(p)
     p.add_argument("--resume", action="store_true", help="continue from MODEL.ckpt of an interrupted run")
     add_train_arguments(p)
+    add_runtime_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -46,12 +54,14 @@ def run(args: argparse.Namespace) -> int:
     from banknote_guard.api import train_model
     from banknote_guard.commands.train_args import (
         calibration_config_from_args,
+        runtime_from_args,
         train_config_from_args,
     )
     from banknote_guard.progress import CancelToken
 
     config = train_config_from_args(args)
     calibration = calibration_config_from_args(args)
+    runtime = runtime_from_args(args)
     cancel = CancelToken()
     previous = signal.getsignal(signal.SIGINT)
 
@@ -70,24 +80,33 @@ def run(args: argparse.Namespace) -> int:
     try:
         outcome = train_model(
             args.dataset, args.out, config, calibration=calibration, resume=args.resume,
-            progress=TerminalProgress(), cancel=cancel,
+            progress=TerminalProgress(), cancel=cancel, runtime=runtime,
         )
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous)
     b = outcome.bundle
+    if b is None:  # another process of a torchrun launch: rank 0 writes and reports the model
+        return 1 if outcome.cancelled else 0
     m = outcome.metrics
     s = b.summary
     print()
     print(f"Model saved to {outcome.model_path}" + ("  (training was cancelled: best weights so far)" if outcome.cancelled else ""))
     print(f"  denominations: {len(b.denominations)} ({', '.join(b.denominations)})")
-    print(f"  epochs: {s.get('epochs_trained')} (best {s.get('best_epoch')}), time {outcome.seconds:.0f} s")
+    print(f"  epochs: {s.get('epochs_trained')} (best {s.get('best_epoch')}), time {outcome.seconds:.0f} s, "
+          f"{s.get('images_per_second', 0):.0f} images/s")
+    hw = outcome.hardware
+    print(f"  trained on: {', '.join(hw.get('devices', []))}" + (
+        f" ({hw.get('world_size')} processes, {hw.get('backend')}, mining scope {hw.get('mining_scope')})"
+        if hw.get("world_size", 1) > 1 else "") + f", precision {hw.get('precision')}")
     print(f"  thresholds at {b.calibration.false_alarm_rate:.1%} false alarms: "
           + ", ".join(f"{d}={b.calibration.thresholds[d]:.2f} ({b.calibration.methods[d]})" for d in b.denominations))
     ks = b.calibration.kshot_thresholds
     if ks:
         print("  thresholds for k-shot enrollment (simulated): "
               + ", ".join(f"k={k}: {ks[k]:.2f}" for k in sorted(ks) if k in (1, 3, 5, 10) or k == max(ks)))
+    for line in s.get("warnings", []):
+        print(f"  WARNING: {line}")
     print(f"  validation: ROC AUC {_fmt(m.get('auc'))}, EER {_fmt(m.get('eer'), True)}, "
           f"catch rate {_fmt(m.get('catch_rate'), True)} at false alarms {_fmt(m.get('false_alarm_rate'), True)} "
           f"(calibration set), catch rate at {b.calibration.false_alarm_rate:.0%} FAR {_fmt(m.get('catch_rate_at_far'), True)}, "

@@ -2,7 +2,9 @@
 
 ``add_train_arguments(parser)`` adds one flag per :class:`TrainConfig` / :class:`ModelConfig` setting
 (defaults shown come from the dataclasses, so the CLI, the GUI and the library agree);
-``train_config_from_args(args)`` builds the config back. ``add_calibration_arguments`` and
+``train_config_from_args(args)`` builds the config back. ``add_runtime_arguments`` and
+``runtime_from_args`` do the same for the hardware of a run (:class:`TrainRuntime`: device, precision,
+loader workers, mining scope under torchrun). ``add_calibration_arguments`` and
 ``calibration_config_from_args`` do the same for :class:`CalibrationConfig` (false-alarm rate, SVMs).
 """
 
@@ -14,7 +16,8 @@ from dataclasses import fields
 from typing import Any
 
 from banknote_guard import api
-from banknote_guard.api import CalibrationConfig, ModelConfig, TrainConfig
+from banknote_guard.api import CalibrationConfig, ModelConfig, TrainConfig, TrainRuntime
+from banknote_guard.commands.device_args import add_device_argument
 from banknote_guard.errors import parameter_error
 
 
@@ -100,6 +103,40 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         else:  # pragma: no cover - every flag above maps to a field
             raise parameter_error(key, "train_config_from_args", "a TrainConfig field", key)
     return config
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the hardware flags (grouped under "hardware"): --device, --precision, --loader-workers,
+    --no-pin-memory, --mining-scope."""
+    r = TrainRuntime()
+    g = parser.add_argument_group(
+        "hardware", "Where and how the network trains. Under torchrun (torchrun --nproc-per-node N -m banknote_guard "
+        "train ...) each process takes GPU cuda:LOCAL_RANK (NCCL) or the CPU (gloo)."
+    )
+    add_device_argument(g)
+    g.add_argument("--precision", choices=api.PRECISION_CHOICES, default=r.precision,
+                   help="auto: bf16 autocast on CUDA GPUs that support it, else fp16 with loss scaling; fp32 on "
+                   "CPUs and MPS. bf16/fp16 need a CUDA GPU (default: auto)")
+    g.add_argument("--loader-workers", type=int, default=None, metavar="N",
+                   help="worker processes that augment batches ahead of the GPU (default: 0 on the CPU, up to 4 "
+                   "per process on a GPU; 0 augments in the training process)")
+    g.add_argument("--no-pin-memory", dest="pin_memory", action="store_false", default=None,
+                   help="do not put batches in page-locked memory for the GPU (default: pinned on CUDA)")
+    g.add_argument("--mining-scope", choices=api.MINING_SCOPES, default=r.mining_scope,
+                   help="under torchrun, where the loss finds its tuples: rank (each process's own P x K batch, "
+                   "as one process would) or global (all processes' embeddings, gathered) (default: rank)")
+
+
+def runtime_from_args(args: argparse.Namespace) -> TrainRuntime:
+    """The :class:`TrainRuntime` of parsed flags (raises a readable ParameterError for bad values)."""
+    if args.loader_workers is not None and args.loader_workers < 0:
+        raise parameter_error("--loader-workers", "train", "an integer >= 0", args.loader_workers)
+    runtime = TrainRuntime(
+        device=args.device, precision=args.precision, loader_workers=args.loader_workers,
+        pin_memory=args.pin_memory, mining_scope=args.mining_scope,
+    )
+    runtime.check()
+    return runtime
 
 
 def add_calibration_arguments(parser: argparse.ArgumentParser) -> None:

@@ -19,6 +19,8 @@ from banknote_guard.commands.exit_codes import (
     EXIT_OUTPUT_FAILED,
     EXIT_UNREADABLE,
 )
+from banknote_guard.commands.device_args import add_device_argument, apply_device
+from banknote_guard.commands.history import add_recording_arguments, finish_recording, recording_verifier
 from banknote_guard.errors import OutputError, ParameterError
 from banknote_guard.progress import CancelToken, TerminalProgress
 
@@ -29,6 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
 SUMMARY_KEYS = ("genuine", "suspect", "uncertain", "unknown", "retake", "error")
 #: Report formats this command writes itself (PDF and HTML come from the reports package when present).
 TEXT_REPORTS = (".csv", ".json")
+#: Report formats laid out by the reports package: a batch report with thumbnails and suspect-note details.
+RENDERED_REPORTS = (".pdf", ".html", ".htm")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,17 +46,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", help="model file (.bgm)")
+    p.add_argument("model", help="model file (.bgm), or a station folder: its model in use, after the station "
+                   "checked its shared folder for a newer one (see 'banknote-guard model')")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image file, folder or glob pattern")
     p.add_argument("--json", dest="json_out", default=None, metavar="OUT.json",
                    help='write {"model": {...}, "summary": {...}, "results": [...]} to this file')
-    p.add_argument("--report", default=None, metavar="OUT.csv",
-                   help="write a report; the format follows the file name (.csv, .json)")
+    p.add_argument("--report", default=None, metavar="OUT.pdf",
+                   help="write a report; the format follows the file name: .pdf or .html (a batch report with "
+                   "thumbnails and the details of every suspect note), .csv or .json (one row per file)")
     p.add_argument("--batch-size", type=int, default=32, help="notes per forward pass (default 32)")
     p.add_argument("--threshold-scale", type=float, default=1.0, metavar="X",
                    help="multiply every threshold of the model by X, 0.5 to 2.0 (default 1.0 = as calibrated; "
                    "below 1 flags more notes as suspect)")
     p.add_argument("--quiet", "-q", action="store_true", help="print no table and no progress")
+    add_device_argument(p)
+    add_recording_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -135,9 +143,9 @@ def check_output_paths(outputs: Sequence[tuple[str, str]], model: str, inputs: S
 
 def _report_kind(path: str) -> str:
     suffix = Path(path).suffix.lower()
-    if suffix in TEXT_REPORTS:
+    if suffix in TEXT_REPORTS or suffix in RENDERED_REPORTS:
         return suffix
-    raise ParameterError(f"--report {path!r}: the file name must end in .csv or .json.")
+    raise ParameterError(f"--report {path!r}: the file name must end in .pdf, .html, .csv or .json.")
 
 
 class _Interrupts:
@@ -167,8 +175,13 @@ class _Interrupts:
               "(Ctrl+C again to abort)...", file=sys.stderr)
 
 
-def write_outputs(args: argparse.Namespace, bundle: "ModelBundle", results: Sequence["VerificationResult"]) -> list[str]:
-    """Write --json and --report; returns one readable line per output that could not be written."""
+def write_outputs(args: argparse.Namespace, bundle: "ModelBundle", results: Sequence["VerificationResult"],
+                  recorder: Any = None) -> list[str]:
+    """Write --json and --report; returns one readable line per output that could not be written.
+
+    A .pdf or .html report names the batch, station and operator the history ``recorder`` used (when
+    the notes were recorded), else those of ``--batch-id``, ``--station`` and ``--operator``.
+    """
     from banknote_guard.api import results_csv
     from banknote_guard.fileio import atomic_write_text
 
@@ -179,7 +192,9 @@ def write_outputs(args: argparse.Namespace, bundle: "ModelBundle", results: Sequ
     targets = []
     if args.json_out:
         targets.append((args.json_out, doc_text))
-    if args.report:
+    if args.report and _report_kind(args.report) in RENDERED_REPORTS:
+        failures += _write_rendered_report(args, bundle, results, recorder)
+    elif args.report:
         targets.append((args.report, doc_text if _report_kind(args.report) == ".json" else results_csv(results)))
     for path, text in targets:
         try:
@@ -189,9 +204,26 @@ def write_outputs(args: argparse.Namespace, bundle: "ModelBundle", results: Sequ
     return failures
 
 
+def _write_rendered_report(args: argparse.Namespace, bundle: "ModelBundle", results: Sequence["VerificationResult"],
+                           recorder: Any) -> list[str]:
+    """The PDF or HTML batch report of ``--report``; returns the failure line, if any."""
+    from banknote_guard.api import report_from_results
+    from banknote_guard.errors import BanknoteGuardError
+
+    who = {key: getattr(recorder, key, None) or getattr(args, option, None)
+           for key, option in (("batch", "batch_id"), ("station", "station"), ("operator", "operator"))}
+    try:
+        report_from_results(results, out=args.report, model=bundle, **who)
+    except OutputError as exc:
+        return [str(exc)]
+    except BanknoteGuardError as exc:  # nothing to report, no font, ...
+        return [f"the report {args.report!r} was not written: {exc}"]
+    return []
+
+
 def run(args: argparse.Namespace) -> int:
     """Verify and report; see :data:`~banknote_guard.cli_exit.EXIT_CODES_HELP` for the exit codes."""
-    from banknote_guard.api import Verifier, check_threshold_scale, load_model
+    from banknote_guard.api import check_threshold_scale, open_model
     from banknote_guard.errors import parameter_error
 
     if args.report is not None:
@@ -201,20 +233,22 @@ def run(args: argparse.Namespace) -> int:
     scale = check_threshold_scale(args.threshold_scale, "verify --threshold-scale")
     outputs = [(o, p) for o, p in (("--json", args.json_out), ("--report", args.report)) if p]
     check_output_paths(outputs, args.model, args.paths)
-    bundle = load_model(args.model)
-    verifier = Verifier(bundle, batch_size=args.batch_size, threshold_scale=scale)
+    apply_device(args)
+    bundle = open_model(args.model)
+    verifier = recording_verifier(args, bundle, batch_size=args.batch_size, threshold_scale=scale)
     cancel = CancelToken()
     with _Interrupts(cancel):
         results = verifier.verify_paths(
             args.paths, progress=None if args.quiet else TerminalProgress(), cancel=cancel, keep_partial=True
         )
-    failures = write_outputs(args, bundle, results)
+    failures = write_outputs(args, bundle, results, getattr(verifier, "recorder", None))
     if not args.quiet:
         print(format_table(results))
         s = summarize(results)
         counts = ", ".join(f"{s[k]} {k}" + ("(s)" if k == "error" else "") for k in SUMMARY_KEYS if s[k] or k in (
             "genuine", "suspect", "unknown", "error"))
         print(f"\n{s['total']} file(s): {counts}.")
+    failures += finish_recording(verifier, args.quiet)
     for r in results:
         if not r.ok and args.quiet:
             print(f"error: {r.error}", file=sys.stderr)

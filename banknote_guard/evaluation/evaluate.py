@@ -280,6 +280,10 @@ def evaluate_results(
     overall = block(everything)
     overall["n_images"] = len(results)
     overall["n_errors"] = n_errors
+    overall["uncertain_rate_genuine"] = (
+        float(np.mean([r.verdict == "uncertain" for r, lab in zip(res, labels) if lab == 0]))
+        if (labels == 0).any() else math.nan
+    )
     overall["unknown_rate_genuine"] = (
         float(np.mean([p == UNKNOWN for p, lab in zip(predicted, labels) if lab == 0])) if (labels == 0).any() else math.nan
     )

@@ -91,7 +91,22 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     from banknote_guard.gui.style import apply_style
 
     apply_style(app)  # type: ignore[arg-type]
+    app.setWindowIcon(application_icon())
+    if hasattr(app, "setDesktopFileName"):
+        app.setDesktopFileName("banknote-guard")  # Wayland and task bars match the window to the .desktop entry
     return app  # type: ignore[return-value]
+
+
+def application_icon():  # noqa: ANN201 - QIcon
+    """The application's icon (window, task bar, About box) from the bundled PNG sizes; empty when missing."""
+    from PySide6.QtGui import QIcon
+
+    from banknote_guard.api import icon_files
+
+    icon = QIcon()
+    for path in icon_files():
+        icon.addFile(str(path))
+    return icon
 
 
 def run(
@@ -100,7 +115,7 @@ def run(
     screenshot: str | None = None,
     page: str = "verify",
     samples: bool = False,
-    size: str = "1280x800",
+    size: str | None = None,
 ) -> int:
     """Open the main window and run the event loop; returns the exit code."""
     app = create_application()
@@ -112,11 +127,13 @@ def run(
         print(f"banknote-guard: error: unknown page {page!r}; choose one of {', '.join(PAGE_KEYS)}", file=sys.stderr)
         return 2
     window = MainWindow(log_file=log_file, load_default_model=model is None)
-    try:
-        w, h = (int(v) for v in size.lower().split("x"))
-        window.resize(w, h)
-    except ValueError:
-        pass
+    if size:  # else: the last size, or 1280 x 800 fitted to the screen
+        try:
+            w, h = (int(v) for v in size.lower().split("x"))
+            window.resize(w, h)
+        except ValueError:
+            print(f"banknote-guard: error: --size {size!r} must look like 1280x720", file=sys.stderr)
+            return 2
     if model:
         window.state.load_model(model)
     if dataset:

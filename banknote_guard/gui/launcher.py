@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--screenshot", metavar="OUT.png", help="save a picture of the window once work has finished, then exit")
     parser.add_argument("--page", default="verify", help="page to show: datasets, training, enrollment, verify, settings, ...")
     parser.add_argument("--samples", action="store_true", help="verify the bundled sample notes at start (Verify page)")
-    parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT (default 1280x800)")
+    parser.add_argument("--size", default=None,
+                        help="window size WIDTHxHEIGHT (default: the last size, or 1280x800 fitted to the screen)")
 
 
 def check_display(environ: dict[str, str] | None = None, platform: str | None = None) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSize, Qt, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -27,9 +27,12 @@ from PySide6.QtWidgets import (
 
 from banknote_guard import __version__
 from banknote_guard.gui.pages.base import Page
+from banknote_guard.gui.pages.capture import CapturePage
 from banknote_guard.gui.pages.datasets import DatasetsPage
 from banknote_guard.gui.pages.enrollment import EnrollmentPage
+from banknote_guard.gui.pages.history import HistoryPage
 from banknote_guard.gui.pages.placeholder import PLACEHOLDERS, ComingLaterPage
+from banknote_guard.gui.pages.reports import ReportsPage
 from banknote_guard.gui.pages.settings_page import SettingsPage
 from banknote_guard.gui.pages.training import TrainingPage
 from banknote_guard.gui.pages.verify import VerifyPage
@@ -41,13 +44,15 @@ from banknote_guard.gui.workers import running_jobs
 log = logging.getLogger(__name__)
 
 #: Page keys in navigation order; the ``--page`` option of ``banknote-guard gui`` takes these names.
+#: The window's size on first start (then the last size is restored), shrunk to fit smaller screens.
+DEFAULT_SIZE = (1280, 800)
 PAGE_KEYS = ["datasets", "training", "enrollment", "verify", "settings", "capture", "history", "reports"]
 
 
 def _versions() -> list[tuple[str, str]]:
     rows = [("banknote_guard", __version__), ("Python", platform.python_version()),
             ("PySide6", pyside_version), ("Qt", qVersion())]
-    for name in ("torch", "torchvision", "numpy", "cv2", "sklearn"):
+    for name in ("onnxruntime", "torch", "torchvision", "numpy", "cv2", "sklearn"):
         mod = sys.modules.get(name)
         if mod is None:
             try:
@@ -86,7 +91,7 @@ class MainWindow(QMainWindow):
         self._message_boxes: list[QMessageBox] = []
         self.setWindowTitle(APPLICATION)
         self.setStyleSheet(STYLE_SHEET)  # the window looks the same whoever created the QApplication
-        self.resize(1280, 800)
+        self._fit_to_screen()
 
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
@@ -99,19 +104,26 @@ class MainWindow(QMainWindow):
         self.enrollment_page = EnrollmentPage(self.state)
         self.verify_page = VerifyPage(self.state)
         self.settings_page = SettingsPage(self.state, log_file)
+        self.history_page = HistoryPage(self.state)
+        self.capture_page = CapturePage(self.state)
+        self.reports_page = ReportsPage(
+            self.state, current_results=lambda: [self.verify_page.displayed(r) for r in self.verify_page.results])
         self.pages: dict[str, Page] = {
             "datasets": self.datasets_page,
             "training": self.training_page,
             "enrollment": self.enrollment_page,
             "verify": self.verify_page,
             "settings": self.settings_page,
+            "capture": self.capture_page,
+            "history": self.history_page,
+            "reports": self.reports_page,
         }
         for (key, title, text) in PLACEHOLDERS:
             self.pages[key.lower()] = ComingLaterPage(self.state, title, text)
         labels = {
             "datasets": "\u25a4  Datasets", "training": "\u2699  Training", "enrollment": "\u271A  Enrollment",
             "verify": "\u2714  Verify", "settings": "\u2630  Settings",
-            "capture": "Capture (later)", "history": "History (later)", "reports": "Reports (later)",
+            "capture": "\u25c9  Capture", "history": "\u25f7  History", "reports": "\u274f  Reports",
         }
         for i, key in enumerate(PAGE_KEYS):
             page = self.pages[key]
@@ -188,6 +200,7 @@ class MainWindow(QMainWindow):
         go = self.menuBar().addMenu("&Go")
         for i, key in enumerate(PAGE_KEYS[:5]):
             self._action(go, self.pages[key].title, lambda _=False, k=key: self.show_page(k), f"Ctrl+{i + 1}")
+        self._action(go, self.capture_page.title, lambda: self.show_page("capture"), "Ctrl+6")
         self._action(go, "Settings", lambda: self.show_page("settings"), "Ctrl+,")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
@@ -221,6 +234,17 @@ class MainWindow(QMainWindow):
         self.settings_page.refresh_recent()
 
     # --- navigation -------------------------------------------------------------------------------
+
+    def _fit_to_screen(self) -> None:
+        """Open at 1280 x 800, or smaller to fit the screen's free area (taskbar excluded), centred."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(DEFAULT_SIZE[0], DEFAULT_SIZE[1])
+            return
+        free = screen.availableGeometry()
+        w, h = min(DEFAULT_SIZE[0], free.width()), min(DEFAULT_SIZE[1], free.height())
+        self.resize(w, h)
+        self.move(free.x() + (free.width() - w) // 2, free.y() + (free.height() - h) // 2)
 
     def show_page(self, key: str) -> Page:
         """Show the page named ``key`` (see :data:`PAGE_KEYS`) and return it."""
@@ -339,6 +363,7 @@ class MainWindow(QMainWindow):
             job.cancel()
         for job in running_jobs():
             job.wait(timeout_ms)
+        self.history_page.link.close()  # a desk of a server sends what waits in its outbox
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         self.state.settings.set_window_geometry(bytes(self.saveGeometry().data()))
@@ -349,6 +374,8 @@ class MainWindow(QMainWindow):
 
 SHORTCUTS: list[tuple[str, str]] = [
     ("Ctrl+1 \u2026 Ctrl+5", "Datasets, Training, Enrollment, Verify, Settings page"),
+    ("Ctrl+6", "Capture page (webcam, scanner, watched folder)"),
+    ("Space", "Capture the note in view now (Capture page)"),
     ("Ctrl+,", "Settings page"),
     ("Ctrl+O", "Verify image files"),
     ("Ctrl+Shift+O", "Verify a folder of images"),

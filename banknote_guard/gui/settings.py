@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 from banknote_guard import api
 
@@ -98,7 +98,7 @@ class AppSettings:
 
     @property
     def camera_device(self) -> str:
-        """Camera to capture from (kept for the capture page of a later version)."""
+        """Camera the Capture page opens: its number ("0"), a stream URL or a video file ("" = camera 0)."""
         return self._str("devices/camera")
 
     @camera_device.setter
@@ -107,12 +107,33 @@ class AppSettings:
 
     @property
     def scanner_device(self) -> str:
-        """Scanner to capture from (kept for the capture page of a later version)."""
+        """SANE device name of the scanner the Capture page scans with ("" = SANE's default scanner)."""
         return self._str("devices/scanner")
 
     @scanner_device.setter
     def scanner_device(self, value: str) -> None:
         self._s.setValue("devices/scanner", value)
+
+    @property
+    def scan_resolution(self) -> int:
+        """Dots per inch the Capture page scans at."""
+        try:
+            return min(max(int(self._s.value("devices/scan_resolution", 300)), 50), 1200)
+        except (TypeError, ValueError):
+            return 300
+
+    @scan_resolution.setter
+    def scan_resolution(self, value: int) -> None:
+        self._s.setValue("devices/scan_resolution", int(value))
+
+    @property
+    def watch_folder(self) -> str:
+        """The folder the Capture page watched last."""
+        return self._str("devices/watch_folder")
+
+    @watch_folder.setter
+    def watch_folder(self, value: str | Path) -> None:
+        self._s.setValue("devices/watch_folder", str(value))
 
     @property
     def alert_sound(self) -> bool:
@@ -122,6 +143,27 @@ class AppSettings:
     @alert_sound.setter
     def alert_sound(self, value: bool) -> None:
         self._s.setValue("alerts/sound", bool(value))
+
+    # --- verification history ---------------------------------------------------------------
+
+    @property
+    def history_location(self) -> str:
+        """Where verifications are recorded: "" = the history file in the user's data folder, a file
+        path, or a cash centre's server ``postgresql://user:password@host/database``."""
+        return self._str("history/location").strip()
+
+    @history_location.setter
+    def history_location(self, value: str | Path) -> None:
+        self._s.setValue("history/location", str(value).strip())
+
+    @property
+    def station_name(self) -> str:
+        """The desk's name recorded with every note ("" = this computer's name)."""
+        return self._str("history/station").strip()
+
+    @station_name.setter
+    def station_name(self, value: str) -> None:
+        self._s.setValue("history/station", value.strip())
 
     # --- folders and recent files ---------------------------------------------------------------
 
@@ -137,6 +179,18 @@ class AppSettings:
     def last_folder(self) -> str:
         """Where the last file dialog was (the next one opens there)."""
         return self._str("ui/last_folder")
+
+    @property
+    def dialog_folder(self) -> str:
+        """Where a file dialog should open: the last folder used if it still exists, else the user's
+        Pictures folder, else their home folder (never the program's own folder)."""
+        last = self.last_folder
+        if last and Path(last).is_dir():
+            return last
+        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        if pictures and Path(pictures).is_dir():
+            return pictures
+        return str(Path.home())
 
     @last_folder.setter
     def last_folder(self, value: str | Path) -> None:
@@ -163,8 +217,17 @@ class AppSettings:
     # --- window -----------------------------------------------------------------------------
 
     def window_geometry(self) -> bytes | None:
-        value = self._s.value("ui/geometry")
-        return bytes(value) if value else None
+        """The main window's last geometry (``QWidget.saveGeometry()`` bytes), or None.
+
+        Stored as a plain QByteArray. Versions before 0.2 stored it under ``ui/geometry`` as a pickled
+        Python object; that entry is removed unread (reading it would unpickle it).
+        """
+        if self._s.contains("ui/geometry"):
+            self._s.remove("ui/geometry")
+        value = self._s.value("ui/window_geometry")
+        if isinstance(value, QByteArray):
+            return bytes(value.data()) or None
+        return None
 
     def set_window_geometry(self, data: bytes) -> None:
-        self._s.setValue("ui/geometry", data)
+        self._s.setValue("ui/window_geometry", QByteArray(bytes(data)))

@@ -46,6 +46,8 @@ def model_summary(model: Any, path: str | Path | None) -> str:
     if created:
         parts.append(f"created {created}")
     parts.append(f"{len(denoms)} denomination{'s' if len(denoms) != 1 else ''}")
+    if info.get("id"):  # the first hex digits of the model file's SHA-256: its identity in reports
+        parts.append(f"id {info['id']}" + ("" if info.get("integrity") == "checked" else " (unchecked)"))
     return " \u00b7 ".join(parts)
 
 

@@ -33,6 +33,8 @@ GENUINE_COLOUR = "#1e7e34"
 SUSPECT_COLOUR = "#c62828"
 UNKNOWN_COLOUR = "#f2a900"
 ERROR_COLOUR = "#5f6368"
+UNCERTAIN_COLOUR = "#8e24aa"
+RETAKE_COLOUR = "#1565c0"
 ACCENT_COLOUR = "#1a5fb4"
 LOSS_COLOUR = "#1a5fb4"
 METRIC_COLOUR = "#c05600"
@@ -46,6 +48,13 @@ VERDICTS: dict[str, VerdictStyle] = {
     ),
     "unknown": VerdictStyle(
         "unknown", UNKNOWN_COLOUR, "#1f1f1f", "?", "UNKNOWN", "Not close to any known denomination (or not a note)."
+    ),
+    "uncertain": VerdictStyle(
+        "uncertain", UNCERTAIN_COLOUR, "#ffffff", "?", "UNCERTAIN",
+        "A note, but its denomination is not clear: check it by hand; its value is not counted.",
+    ),
+    "retake": VerdictStyle(
+        "retake", RETAKE_COLOUR, "#ffffff", "\u21bb", "RETAKE", "The picture is not good enough to judge: take it again.",
     ),
     "error": VerdictStyle("error", ERROR_COLOUR, "#ffffff", "\u26a0", "ERROR", "The image could not be used."),
 }

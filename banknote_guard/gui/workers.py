@@ -41,6 +41,12 @@ def readable_error(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         where = f" ({exc.filename})" if exc.filename else ""
         return f"A file could not be read or written{where}: {exc.strerror}."
+    if isinstance(exc, ModuleNotFoundError):  # a verification station asked to build models
+        from banknote_guard.api import missing_training_package, station_message
+
+        package = missing_training_package(exc)
+        if package is not None:
+            return station_message("This work", package)
     text = str(exc).strip() or type(exc).__name__
     return f"Unexpected problem: {text}. The details were written to the log file (Help > About)."
 

@@ -144,3 +144,116 @@ class Review:
     comment: str | None = None
     created: str = field(default_factory=utc_now)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+#: Every :data:`Decision`, in the order forms offer them.
+DECISIONS: tuple[str, ...] = ("confirmed", "released")
+#: Every :data:`Source`.
+SOURCES: tuple[str, ...] = ("file", "camera", "scanner", "watched-folder", "clipboard")
+
+
+@dataclass
+class BatchInfo:
+    """One batch in the history: its id, time span, size, and where and by whom it was verified.
+
+    Attributes:
+        id: the batch id.
+        first, last: UTC times (ISO 8601) of its first and last record.
+        count: records in the batch.
+        station, operator: of its first record (a batch is one desk's work).
+        verdicts: verdict -> count ("error" for unreadable images).
+    """
+
+    id: str
+    first: str
+    last: str
+    count: int
+    station: str
+    operator: str
+    verdicts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "first": self.first, "last": self.last, "count": self.count,
+                "station": self.station, "operator": self.operator, "verdicts": dict(self.verdicts)}
+
+
+@dataclass
+class BrokenLink:
+    """The first place where the audit trail does not hold.
+
+    Attributes:
+        seq: the event's position in the chain (None when the problem is a record with no event).
+        kind: "record" or "review".
+        subject: the id of the record or review the event is about.
+        reason: what is wrong, in words.
+    """
+
+    seq: int | None
+    kind: str
+    subject: str
+    reason: str
+
+    def text(self) -> str:
+        where = f"event #{self.seq}" if self.seq is not None else "outside the chain"
+        return f"{where} ({self.kind} {self.subject}): {self.reason}"
+
+
+@dataclass
+class ChainReport:
+    """The result of checking the audit trail (:meth:`History.verify_chain`).
+
+    Attributes:
+        ok: every event links to the one before, every hash matches, every record and review is
+            exactly what its event says, and nothing was added outside the chain.
+        checked: events checked.
+        first_broken: the first problem found, or None.
+        location: which history was checked (a file, or a server without its password).
+        head: the hash of the last event when the chain is intact. Writing it down (on a shift report,
+            in another system) anchors the chain: a later check that does not end in the same hash, or
+            in a chain that continues from it, means the end of the history was rewritten.
+    """
+
+    ok: bool
+    checked: int
+    first_broken: BrokenLink | None = None
+    location: str = ""
+    head: str | None = None
+
+    def text(self) -> str:
+        if self.ok:
+            head = f"; last hash {self.head}" if self.head else ""
+            return f"Audit trail intact: {self.checked} event(s) checked ({self.location}){head}."
+        assert self.first_broken is not None
+        return (f"AUDIT TRAIL BROKEN in {self.location} at {self.first_broken.text()} "
+                f"({self.checked} event(s) checked before it).")
+
+    def to_json(self) -> dict[str, Any]:
+        broken = self.first_broken
+        return {"ok": self.ok, "checked": self.checked, "location": self.location, "head": self.head,
+                "first_broken": None if broken is None else {
+                    "seq": broken.seq, "kind": broken.kind, "subject": broken.subject, "reason": broken.reason}}
+
+
+@dataclass
+class SyncReport:
+    """What one synchronisation of a station's outbox with the server did.
+
+    Attributes:
+        online: the server was reached.
+        sent: records and reviews sent this time (including ones the server already had).
+        new_on_server: of those, how many the server did not have yet.
+        waiting: records and reviews still waiting in the outbox.
+        error: why the server could not be reached or the sending stopped, or None.
+    """
+
+    online: bool
+    sent: int = 0
+    new_on_server: int = 0
+    waiting: int = 0
+    error: str | None = None
+
+    def text(self) -> str:
+        if not self.online:
+            return f"Server not reachable ({self.error}); {self.waiting} item(s) wait in this desk's outbox."
+        return (f"Sent {self.sent} item(s) to the server ({self.new_on_server} new); "
+                f"{self.waiting} still waiting.")

@@ -29,15 +29,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from banknote_guard.errors import WeightsUnavailableError, parameter_error
+from banknote_guard.errors import WeightsUnavailableError
+from banknote_guard.model.specs import (
+    BACKBONE_INFO,
+    HALF_MEAN,
+    HALF_STD,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    BackboneInfo,
+    backbone_normalization,
+    get_backbone_info,
+    has_imagenet_weights,
+)
+
+__all__ = [
+    "BACKBONES", "HALF_MEAN", "HALF_STD", "IMAGENET_MEAN", "IMAGENET_STD", "BackboneSpec", "EfficientNetLite0",
+    "SmallCNN", "available_backbones", "backbone_normalization", "create_backbone", "get_backbone_spec",
+    "has_imagenet_weights", "imagenet_weights_file", "init_conv_weights", "mean_max_pool",
+]
 
 log = logging.getLogger(__name__)
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-#: EfficientNet-Lite was trained on inputs scaled to [-1, 1] ((x - 127) / 128 in the reference code).
-HALF_MEAN = (0.5, 0.5, 0.5)
-HALF_STD = (0.5, 0.5, 0.5)
 
 
 # --- our own small CNN ------------------------------------------------------------------------------
@@ -226,74 +237,40 @@ def _tv_features(name: str, model: nn.Module) -> tuple[nn.Module, int]:
 
 @dataclass(frozen=True)
 class BackboneSpec:
-    """One registry entry.
+    """One registry entry: the torch-free facts of a family (:class:`~banknote_guard.model.specs.BackboneInfo`:
+    ``name``, ``description``, ``imagenet_files``, ``mean``, ``std``, ``min_size``, read through this
+    object) and how to build its module.
 
     Attributes:
-        name: registry name.
-        description: one line for people (``--help``, the GUI).
+        info: the family's facts.
         build: returns the full model whose state dict the ImageNet file holds.
         to_features: turns that model into (feature module, F).
-        imagenet_files: checkpoint file names to look for in the torch hub cache, best first.
-        mean, std: input normalisation the weights expect (per RGB channel, on [0, 1] pixels).
-        min_size: smallest input side the architecture accepts.
     """
 
-    name: str
-    description: str
+    info: BackboneInfo
     build: Callable[[], nn.Module]
     to_features: Callable[[nn.Module], tuple[nn.Module, int]]
-    imagenet_files: tuple[str, ...] = ()
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-    min_size: int = 32
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - the info's fields
+        if name.startswith("__") or name == "info":  # copying and pickling look for these before info exists
+            raise AttributeError(name)
+        return getattr(self.info, name)
 
 
 def _small_cnn_features(m: nn.Module) -> tuple[nn.Module, int]:
     return m, int(m.out_features)  # type: ignore[arg-type]
 
 
-def _tv(name: str, description: str, files: tuple[str, ...], min_size: int = 32) -> BackboneSpec:
-    return BackboneSpec(
-        name=name,
-        description=description,
-        build=lambda: _tv_model(name),
-        to_features=lambda m: _tv_features(name, m),
-        imagenet_files=files,
-        min_size=min_size,
-    )
+def _spec(info: BackboneInfo) -> BackboneSpec:
+    """The registry entry of a family: its facts and its builders."""
+    if info.name == "small_cnn":
+        return BackboneSpec(info, SmallCNN, _small_cnn_features)
+    if info.name == "efficientnet_lite0":
+        return BackboneSpec(info, lambda: _Lite0WithHead(), lambda m: (m.body, EfficientNetLite0.out_features))  # type: ignore[union-attr]
+    return BackboneSpec(info, lambda: _tv_model(info.name), lambda m: _tv_features(info.name, m))
 
 
-BACKBONES: dict[str, BackboneSpec] = {
-    spec.name: spec
-    for spec in (
-        BackboneSpec(
-            "small_cnn",
-            "Small CNN of our own, fast on a CPU (no ImageNet weights).",
-            build=SmallCNN,
-            to_features=_small_cnn_features,
-            mean=HALF_MEAN,
-            std=HALF_STD,
-        ),
-        _tv("resnet18", "torchvision ResNet-18 (512 features).", ("resnet18-f37072fd.pth",)),
-        _tv("resnet50", "torchvision ResNet-50 (2048 features).", ("resnet50-11ad3fa6.pth", "resnet50-0676ba61.pth")),
-        _tv("vgg16", "torchvision VGG16 convolutional part (512 features).", ("vgg16-397923af.pth",)),
-        _tv("inception_v3", "torchvision Inception-V3 (2048 features; input >= 75 px).",
-            ("inception_v3_google-0cc3c7bd.pth",), min_size=75),
-        _tv("mobilenet_v3_small", "torchvision MobileNet-V3 small (576 features).", ("mobilenet_v3_small-047dcff4.pth",)),
-        _tv("mobilenet_v3_large", "torchvision MobileNet-V3 large (960 features).",
-            ("mobilenet_v3_large-5c1a4163.pth", "mobilenet_v3_large-8738ca79.pth")),
-        _tv("efficientnet_b0", "torchvision EfficientNet-B0 (1280 features).", ("efficientnet_b0_rwightman-7f5810bc.pth",)),
-        BackboneSpec(
-            "efficientnet_lite0",
-            "EfficientNet-Lite0 (1280 features); ImageNet weights ship with the application.",
-            build=lambda: _Lite0WithHead(),
-            to_features=lambda m: (m.body, EfficientNetLite0.out_features),  # type: ignore[union-attr]
-            imagenet_files=(),
-            mean=HALF_MEAN,
-            std=HALF_STD,
-        ),
-    )
-}
+BACKBONES: dict[str, BackboneSpec] = {name: _spec(info) for name, info in BACKBONE_INFO.items()}
 
 
 class _Lite0WithHead(nn.Module):
@@ -322,22 +299,7 @@ def available_backbones() -> list[str]:
 
 def get_backbone_spec(name: str) -> BackboneSpec:
     """The registry entry for ``name``; raises ParameterError listing the known names."""
-    try:
-        return BACKBONES[name]
-    except KeyError:
-        raise parameter_error("backbone", "create_backbone", "one of " + ", ".join(BACKBONES), name) from None
-
-
-def has_imagenet_weights(name: str) -> bool:
-    """Whether the family ``name`` has ImageNet weights at all (whether they are on this machine is another
-    question: :func:`imagenet_weights_file`). ``small_cnn`` has none."""
-    return name == "efficientnet_lite0" or bool(get_backbone_spec(name).imagenet_files)
-
-
-def backbone_normalization(name: str) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """(mean, std) per RGB channel on [0, 1] pixels that the backbone's weights expect."""
-    spec = get_backbone_spec(name)
-    return spec.mean, spec.std
+    return BACKBONES[get_backbone_info(name).name]
 
 
 def imagenet_weights_file(name: str) -> Path:

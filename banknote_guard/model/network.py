@@ -29,54 +29,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from banknote_guard.errors import parameter_error
 from banknote_guard.model.backbones import (
     create_backbone,
-    get_backbone_spec,
-    has_imagenet_weights,
     init_conv_weights,
     mean_max_pool,
 )
 from banknote_guard.model.config import ModelConfig
+from banknote_guard.model.specs import has_imagenet_weights, validate_model_config
+
+__all__ = ["EmbeddingNet", "PatchCNN", "cut_patches", "patch_grid", "random_patches", "validate_model_config"]
 
 log = logging.getLogger(__name__)
 
 #: Share of the note's height / width left out at each border when placing patches (rectification
 #: leaves a little background or a cut edge there).
 PATCH_MARGIN = 0.03
-
-
-def validate_model_config(config: ModelConfig) -> None:
-    """Raise ParameterError for a configuration no network can be built from."""
-    spec = get_backbone_spec(config.backbone)
-    if not isinstance(config.embedding_dim, int) or not 2 <= config.embedding_dim <= 4096:
-        raise parameter_error("embedding_dim", "ModelConfig", "an integer in [2, 4096]", config.embedding_dim)
-    for field_name in ("image_height", "image_width"):
-        value = getattr(config, field_name)
-        if not isinstance(value, int) or not spec.min_size <= value <= 2048:
-            raise parameter_error(
-                field_name, "ModelConfig", f"an integer in [{spec.min_size}, 2048] for {spec.name}", value
-            )
-    if config.distance not in ("sqeuclidean", "cosine"):
-        raise parameter_error("distance", "ModelConfig", "'sqeuclidean' or 'cosine'", config.distance)
-    p = config.detail_patches
-    if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= 256:
-        raise parameter_error("detail_patches", "ModelConfig", "an integer in [0, 256] (0: no texture branch)", p)
-    if p == 0:
-        return
-    for field_name, low in (("detail_height", config.image_height), ("detail_width", config.image_width)):
-        value = getattr(config, field_name)
-        if not isinstance(value, int) or not low <= value <= 4096:
-            raise parameter_error(
-                field_name, "ModelConfig", f"an integer in [{low}, 4096] (at least the global view's size)", value
-            )
-    side = min(config.detail_height, config.detail_width)
-    s = config.detail_patch_size
-    if not isinstance(s, int) or not 8 <= s <= side:
-        raise parameter_error("detail_patch_size", "ModelConfig", f"an integer in [8, {side}]", s)
-    d = config.detail_dim
-    if not isinstance(d, int) or not 4 <= d <= 1024:
-        raise parameter_error("detail_dim", "ModelConfig", "an integer in [4, 1024]", d)
 
 
 def _patch_range(length: int, size: int) -> tuple[int, int]:

@@ -5,6 +5,13 @@ A denomination's genuine notes form one class (``"EUR/20|genuine"``) and its cou
 denomination's two classes together in a batch, so the hardest negatives (a denomination's own
 counterfeits) meet their genuine anchors in every batch where they exist. A denomination with genuine
 images only is simply a class without a counterfeit partner.
+
+Distributed training: with ``world_size`` N the sampler is the distributed P x K sampler. For an epoch
+it draws the one global sequence of batches that a single process would draw, extended to a multiple
+of N, and process ``rank`` takes batches ``rank, rank + N, rank + 2N, ...``. Each process therefore has
+its own classes in each step, the processes together see exactly the batches of a single-process
+epoch (plus at most N - 1 more, so that every process takes the same number of steps), and the plan
+does not depend on how many processes there are, which lets a run resume under another world size.
 """
 
 from __future__ import annotations
@@ -48,7 +55,10 @@ class PKSampler:
         images_per_class: K (at least 2). A class with fewer than K images is drawn with repetition.
         seed: base seed; epoch e uses ``(seed, e)``, so an epoch's batches are the same whether the
             run was interrupted or not.
-        batches_per_epoch: default: enough batches to show every item about once.
+        batches_per_epoch: batches of the whole epoch, all processes together (default: enough batches
+            to show every item about once).
+        rank, world_size: this process's index and the number of processes (distributed training);
+            ``len(sampler)`` is then this process's share, ``ceil(batches_per_epoch / world_size)``.
 
     Classes are grouped by denomination: a batch takes whole denominations (genuine and counterfeit
     classes together), visiting denominations in shuffled round-robin order, until it has P classes.
@@ -63,7 +73,13 @@ class PKSampler:
         *,
         seed: int = 0,
         batches_per_epoch: int | None = None,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
+        if not isinstance(world_size, int) or world_size < 1:
+            raise parameter_error("world_size", "PKSampler", "an integer >= 1", world_size)
+        if not isinstance(rank, int) or not 0 <= rank < world_size:
+            raise parameter_error("rank", "PKSampler", f"an integer in [0, {world_size - 1}]", rank)
         if not isinstance(classes_per_batch, int) or classes_per_batch < 2:
             raise parameter_error("classes_per_batch", "PKSampler", "an integer >= 2", classes_per_batch)
         if not isinstance(images_per_class, int) or images_per_class < 2:
@@ -85,13 +101,21 @@ class PKSampler:
         self.seed = seed
         self.epoch = 0
         self.batches_per_epoch = batches_per_epoch or max(1, -(-len(self.keys) // (self.P * self.K)))
+        self.rank = rank
+        self.world_size = world_size
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose batches :meth:`__iter__` yields."""
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.batches_per_epoch
+        """Batches this process takes per epoch."""
+        return -(-self.batches_per_epoch // self.world_size)
+
+    @property
+    def global_batches(self) -> int:
+        """Batches of an epoch, all processes together (a multiple of ``world_size``)."""
+        return len(self) * self.world_size
 
     @property
     def batch_size(self) -> int:
@@ -116,7 +140,7 @@ class PKSampler:
 
         denoms = sorted(self.groups)
         order: list[str] = []
-        for _ in range(self.batches_per_epoch):
+        for j in range(self.global_batches):
             chosen: list[str] = []
             while len(chosen) < self.P:
                 if not order:
@@ -128,4 +152,5 @@ class PKSampler:
             batch: list[int] = []
             for k in chosen:
                 batch += draw(k)
-            yield batch
+            if j % self.world_size == self.rank:
+                yield batch

@@ -16,6 +16,22 @@ weights_only=True)`` reads them. ``resume=True`` continues from the checkpoint's
 the batches and augmentation of an epoch depend only on (seed, epoch), so a resumed run follows the
 same path as an uninterrupted one.
 
+Hardware (:class:`~banknote_guard.model.devices.TrainRuntime`, ``runtime=``): the device (a CUDA GPU
+when present by default), mixed precision on CUDA (bf16, or fp16 with loss scaling), and optionally
+data-loader worker processes that augment batches ahead of the GPU into pinned memory. Without workers
+the batches are augmented in the training process from one random stream per epoch: that is the
+single-process reference path, and its results for a seed do not depend on the device settings
+otherwise. With workers (or several processes), each batch has its own random stream, seeded by
+(seed, epoch, batch), so the augmentation is the same for any number of workers or processes.
+
+Distributed training (``dist=``, a :class:`~banknote_guard.model.distributed.DistContext`; under
+``torchrun`` the workflow makes one): the network is wrapped in ``DistributedDataParallel``, the
+distributed P x K sampler gives each process its share of the single-process epoch's batches, the
+images are read and rectified once across the processes (each reads its share, then all exchange
+them), validation embeds each process's share and rank 0 computes the metrics, and only rank 0 writes
+checkpoints. An epoch shows the same batches whatever the number of processes, so a checkpoint resumes
+under another world size (the learning-rate schedule is re-placed on the new number of steps).
+
 Cancelling (``cancel.cancel()``) is checked between training steps and validation batches: the run
 stops within about one step, the last epoch checkpoint stays on disk, and ``train`` returns a
 :class:`TrainResult` with ``cancelled=True`` and the best weights so far. If no epoch had finished yet it raises
@@ -32,7 +48,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -42,6 +58,8 @@ from banknote_guard.errors import CancelledError, ModelFileError, ParameterError
 from banknote_guard.fileio import atomic_path
 from banknote_guard.model.augment import augment_batch, augment_two_views
 from banknote_guard.model.config import ModelConfig, TrainConfig
+from banknote_guard.model.devices import TrainRuntime, default_loader_workers, resolve_precision
+from banknote_guard.model.distributed import DistContext, GatheredLoss
 from banknote_guard.model.embedder import prepare_paths
 from banknote_guard.model.losses import create_loss
 from banknote_guard.model.network import EmbeddingNet, validate_model_config
@@ -55,6 +73,8 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "banknote_guard.train_checkpoint"
 CHECKPOINT_VERSION = 1
+#: Loader workers keep this many batches each in flight ahead of the training step.
+PREFETCH_BATCHES = 2
 #: TrainConfig fields that may change between a run and its resumption.
 RESUMABLE_CHANGES = frozenset({"epochs", "patience", "num_threads"})
 #: At most this many training genuine notes per denomination build the validation centroids.
@@ -81,6 +101,11 @@ class TrainResult:
             :func:`~banknote_guard.model.preprocess.prepared_size`) aligned with
             ``train_records`` / ``val_records``, so that callers can embed them without reading the
             files again.
+        hardware: how the run was computed: ``world_size``, ``backend`` (None in one process),
+            ``devices`` (one line per process), ``precision``, ``loader_workers``, ``mining_scope``, and
+            ``sessions``: the same for each call that trained some of the epochs (``from_epoch`` on;
+            a resumed run lists the interrupted one first).
+        rank: this process's rank (0 in one process); only rank 0 writes checkpoints and the model.
     """
 
     net: EmbeddingNet
@@ -97,14 +122,17 @@ class TrainResult:
     failures: list[tuple[Path, str]] = field(default_factory=list)
     train_images: np.ndarray | None = field(default=None, repr=False)
     val_images: np.ndarray | None = field(default=None, repr=False)
+    hardware: dict[str, Any] = field(default_factory=dict)
+    rank: int = 0
 
 
-def default_threads() -> int:
-    """CPU threads for torch: the cores this process may use."""
+def default_threads(processes: int = 1) -> int:
+    """CPU threads for torch: the cores this process may use, shared among ``processes`` on this machine."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, processes))
 
 
 def validate_train_config(config: TrainConfig) -> None:
@@ -137,10 +165,6 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int, floor: float = 0.0
         return (step + 1) / warmup_steps
     t = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
-
-
-def _device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _embed_array(
@@ -188,21 +212,35 @@ def validate_epoch(
     device: torch.device,
     split_sides: bool = False,
     cancel: CancelToken | None = None,
+    dist: DistContext | None = None,
 ) -> dict[str, float]:
-    """Validation metrics (see :func:`~banknote_guard.model.validation.verification_metrics`)."""
+    """Validation metrics (see :func:`~banknote_guard.model.validation.verification_metrics`).
+
+    Distributed (``dist``): each process embeds its share of the notes, the embeddings are gathered,
+    rank 0 computes the metrics and every process gets them (``cancel`` is not checked then: all
+    processes must take part in every gather).
+    """
     if not val_records or not ref_idx:
         return {"auc": math.nan, "catch_rate": math.nan, "denom_accuracy": math.nan, "score": math.nan}
-    ref = _embed_array(net, train_images[ref_idx], config, device, cancel=cancel)
-    val = _embed_array(net, val_images, config, device, cancel=cancel)
-    return verification_metrics(
-        ref,
-        [train_records[i].denom_id for i in ref_idx],
-        val,
-        [r.denom_id for r in val_records],
-        [r.is_genuine for r in val_records],
-        distance=config.distance,
-        ref_groups=[training_key(train_records[i], split_sides) for i in ref_idx],
-    )
+    if dist is not None and dist.distributed:
+        ref = dist.gather_rows(_embed_array(net, train_images[dist.shard(ref_idx)], config, device), len(ref_idx))
+        val = dist.gather_rows(_embed_array(net, val_images[dist.rank :: dist.world_size], config, device), len(val_images))
+    else:
+        ref = _embed_array(net, train_images[ref_idx], config, device, cancel=cancel)
+        val = _embed_array(net, val_images, config, device, cancel=cancel)
+
+    def compute() -> dict[str, float]:
+        return verification_metrics(
+            ref,
+            [train_records[i].denom_id for i in ref_idx],
+            val,
+            [r.denom_id for r in val_records],
+            [r.is_genuine for r in val_records],
+            distance=config.distance,
+            ref_groups=[training_key(train_records[i], split_sides) for i in ref_idx],
+        )
+
+    return dist.on_main(compute) if dist is not None else compute()  # rank 0 computes when distributed
 
 
 # --- checkpoints ------------------------------------------------------------------------------------
@@ -262,6 +300,8 @@ def train(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     image_cache: dict[tuple[str, int, int], np.ndarray] | None = None,
+    runtime: TrainRuntime | None = None,
+    dist: DistContext | None = None,
 ) -> TrainResult:
     """Train an :class:`EmbeddingNet` on a dataset (see the module docstring for the steps).
 
@@ -278,7 +318,12 @@ def train(
         image_cache: optional dict ``(str(path), height, width) -> prepared note`` (height and width:
             :func:`~banknote_guard.model.preprocess.prepared_size`) that is read and
             filled, so that a caller that embeds the same files afterwards (gallery, calibration)
-            or trains again does not decode and rectify them a second time.
+            or trains again does not decode and rectify them a second time (not used when distributed).
+        runtime: device, precision, loader workers, mining scope (default :class:`TrainRuntime()`:
+            a CUDA GPU when present, else the CPU).
+        dist: this process's place in a distributed run (default: one process on ``runtime.device``).
+            Every process calls ``train`` with the same arguments; only rank 0 reports progress and
+            writes the checkpoint.
 
     Returns:
         A :class:`TrainResult` (``cancelled=True`` after a cancel once an epoch has finished).
@@ -286,18 +331,25 @@ def train(
     Raises:
         CancelledError: cancelled before the first epoch finished.
         ParameterError: unusable settings, too few classes, or a mismatching checkpoint.
+        DeviceUnavailableError: the device asked for is not usable here.
     """
+    from banknote_guard.model.devices import resolve_device
+
     started = time.monotonic()
     validate_train_config(config)
+    runtime = runtime or TrainRuntime()
+    runtime.check()
+    dist = dist or DistContext(device=resolve_device(runtime.device))
+    resolve_precision(runtime.precision, dist.device)  # an impossible precision fails before images are read
     checkpoint_path = Path(checkpoint_path)
     if train_records is None or val_records is None:
         train_records, val_records = split_records(list(dataset.records), config.val_fraction, config.seed)
     previous_threads = torch.get_num_threads()
-    torch.set_num_threads(config.num_threads or default_threads())
+    torch.set_num_threads(config.num_threads or default_threads(dist.local_world_size))
     try:
         return _train(
             config, checkpoint_path, resume, list(train_records), list(val_records), progress, cancel, started,
-            image_cache,
+            image_cache, runtime, dist,
         )
     finally:
         torch.set_num_threads(previous_threads)
@@ -309,7 +361,10 @@ def _prepare(
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
     cache: dict[tuple[str, int, int], np.ndarray] | None,
+    dist: DistContext | None = None,
 ) -> tuple[list[ImageRecord], np.ndarray, list[tuple[Path, str]]]:
+    if dist is not None and dist.distributed:
+        return _prepare_shared(records, config, progress, dist)
     h, w = prepared_size(config.model)
     cache = {} if cache is None else cache
     todo = [r.path for r in records if (str(r.path), h, w) not in cache]
@@ -323,6 +378,109 @@ def _prepare(
     kept = [(r, im) for r, im in zip(records, images) if im is not None]
     array = np.stack([im for _, im in kept]) if kept else np.zeros((0, h, w, 3), np.uint8)
     return [r for r, _ in kept], array, failures
+
+
+def _prepare_shared(
+    records: list[ImageRecord], config: TrainConfig, progress: ProgressCallback | None, dist: DistContext
+) -> tuple[list[ImageRecord], np.ndarray, list[tuple[Path, str]]]:
+    """:func:`_prepare` across processes: each reads and rectifies its share, then all exchange them."""
+    h, w = prepared_size(config.model)
+    mine = dist.shard(records)
+    loaded, failures = prepare_paths([r.path for r in mine], config.model, progress=progress)
+    shard = np.zeros((len(mine), h, w, 3), np.uint8)
+    ok = np.zeros((len(mine), 1), np.uint8)
+    for i, image in enumerate(loaded):
+        if image is not None:
+            shard[i], ok[i] = image, 1
+    images = dist.gather_rows(shard, len(records))
+    readable = dist.gather_rows(ok, len(records))[:, 0].astype(bool)
+    order = {str(r.path): i for i, r in enumerate(records)}
+    failures = sorted((f for part in dist.all_gather_object(failures) for f in part), key=lambda f: order.get(str(f[0]), 0))
+    for path, message in failures:
+        log.warning("Skipping %s: %s", path, message)
+    return [r for r, keep in zip(records, readable) if keep], np.ascontiguousarray(images[readable]), failures
+
+
+class _BatchMaker:
+    """Turns a batch's indices into the network's inputs on the CPU, augmentation included.
+
+    The training process calls :meth:`make` (one random stream per epoch, or one per batch); loader
+    worker processes call ``maker[(epoch, j, indices)]``, which seeds batch ``j`` of the epoch's global
+    sequence on its own, so the result does not depend on which worker or process makes it.
+    """
+
+    def __init__(self, images: np.ndarray, labels: torch.Tensor, config: TrainConfig) -> None:
+        self.images = images
+        self.labels = labels
+        self.config = config
+
+    def make(
+        self, batch: list[int], generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """``(x, g, y)``: normalised notes, their separately augmented global view (texture branch
+        only, else None) and their class ids."""
+        config = self.config
+        images = self.images[batch]
+        g: torch.Tensor | None = None
+        if config.augment and config.model.detail_patches > 0:
+            full, g = augment_two_views(images, generator, (config.model.image_height, config.model.image_width))
+            x = normalize_tensor(full, config.model.backbone)
+            g = normalize_tensor(g, config.model.backbone)
+        elif config.augment:
+            x = normalize_tensor(augment_batch(images, generator), config.model.backbone)
+        else:
+            x = to_tensor(images, config.model)
+        return x, g, self.labels[batch]
+
+    def __getitem__(self, item: tuple[int, int, list[int]]) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        epoch, j, batch = item
+        return self.make(batch, _batch_generator(self.config.seed, epoch, j))
+
+
+def _batch_generator(seed: int, epoch: int, j: int) -> torch.Generator:
+    """The random stream of batch ``j`` (of the epoch's global sequence) when batches are seeded one by one."""
+    return torch.Generator().manual_seed(_seed_for(seed, epoch, 2, j))
+
+
+class _EpochPlan(torch.utils.data.Sampler):
+    """The loader's items for the epoch under way: ``(epoch, j, indices)`` of this process's batches."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, int, list[int]]] = []
+
+    def __iter__(self) -> Iterator[tuple[int, int, list[int]]]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class _Loader:
+    """Worker processes that make batches ahead of the training step, into pinned memory for a GPU.
+
+    The workers live for the whole run (one start-up, one copy of the images on systems without fork).
+    """
+
+    def __init__(self, maker: _BatchMaker, workers: int, pin_memory: bool) -> None:
+        self.plan = _EpochPlan()
+        self.loader: torch.utils.data.DataLoader | None = torch.utils.data.DataLoader(
+            maker,  # type: ignore[arg-type]
+            batch_size=None,
+            sampler=self.plan,
+            num_workers=workers,
+            pin_memory=pin_memory,
+            persistent_workers=True,
+            prefetch_factor=PREFETCH_BATCHES,
+        )
+
+    def epoch(self, items: list[tuple[int, int, list[int]]]) -> Iterator[Any]:
+        assert self.loader is not None
+        self.plan.items = items
+        return iter(self.loader)
+
+    def close(self) -> None:
+        """Stop the workers (dropping the loader and its iterator ends them)."""
+        self.loader = None
 
 
 @dataclass
@@ -349,10 +507,24 @@ class _Run:
     use_amp: bool
     amp_dtype: torch.dtype
     scaler: torch.amp.GradScaler
+    dist: DistContext
+    #: ``net``, or its DistributedDataParallel wrapper: what the training step calls.
+    model: torch.nn.Module
+    maker: _BatchMaker
+    warmup_steps: int
+    #: The loss is multiplied by this before backward (N for the "global" mining scope, see GatheredLoss).
+    loss_scale: float = 1.0
+    loader: _Loader | None = None
+    hardware: dict[str, Any] = field(default_factory=dict)
 
     @property
     def train_paths(self) -> list[str]:
         return [str(r.path) for r in self.train_records]
+
+    def close(self) -> None:
+        if self.loader is not None:
+            self.loader.close()
+            self.loader = None
 
 
 @dataclass
@@ -376,6 +548,8 @@ class _LoopState:
     steps_done: int = 0
     loop_start: float = 0.0
     last_metrics: dict[str, float] = field(default_factory=dict)
+    #: The hardware of each call that trained epochs of this run (see TrainResult.hardware).
+    sessions: list[dict[str, Any]] = field(default_factory=list)
 
     def eta(self) -> float:
         """Seconds left at the pace of this call so far."""
@@ -393,28 +567,30 @@ def _train(
     cancel: CancelToken | None,
     started: float,
     image_cache: dict[tuple[str, int, int], np.ndarray] | None,
+    runtime: TrainRuntime,
+    dist: DistContext,
 ) -> TrainResult:
-    run = _set_up(config, checkpoint_path, train_records, val_records, progress, cancel, image_cache)
-    st = _start_state(run, resume)
-    while st.epoch < config.epochs and not st.finished:
-        epoch_start = time.monotonic()
-        losses, step_time = _train_epoch(run, st, progress, cancel)
-        st.train_seconds += step_time
-        if st.cancelled:
-            break
-        try:
-            metrics = validate_epoch(
-                run.net, config.model, run.train_images, run.train_records, run.val_images, run.val_records,
-                run.ref_idx, run.device, config.split_sides, cancel,
-            )
-        except CancelledError:  # during validation: this epoch does not count
-            st.cancelled = True
-            break
-        _track_best(run, st, metrics["score"])
-        entry = _history_entry(run, st, metrics, losses, step_time, epoch_start)
-        if _finish_epoch(run, st, entry, metrics, progress):
-            break
-    return _wrap_up(run, st, started)
+    run = _set_up(config, checkpoint_path, train_records, val_records, progress, cancel, image_cache, runtime, dist)
+    try:
+        st = _start_state(run, resume)
+        while st.epoch < config.epochs and not st.finished:
+            epoch_start = time.monotonic()
+            losses, step_time = _train_epoch(run, st, progress, cancel)
+            st.train_seconds += step_time
+            if st.cancelled:
+                break
+            try:
+                metrics = _validate(run, cancel)
+            except CancelledError:  # during validation: this epoch does not count
+                st.cancelled = True
+                break
+            _track_best(run, st, metrics["score"])
+            entry = _history_entry(run, st, metrics, losses, step_time, epoch_start)
+            if _finish_epoch(run, st, entry, metrics, progress):
+                break
+        return _wrap_up(run, st, started)
+    finally:
+        run.close()
 
 
 def _set_up(
@@ -425,12 +601,14 @@ def _set_up(
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
     image_cache: dict[tuple[str, int, int], np.ndarray] | None,
+    runtime: TrainRuntime,
+    dist: DistContext,
 ) -> _Run:
     """Read the images, build the batches, the network, its loss, optimiser and learning-rate schedule."""
-    device = _device()
+    device = dist.device
     report(progress, "prepare", "Reading and rectifying images", done=0, total=len(train_records) + len(val_records))
-    train_records, train_images, failures = _prepare(train_records, config, progress, cancel, image_cache)
-    val_records, val_images, val_failures = _prepare(val_records, config, progress, cancel, image_cache)
+    train_records, train_images, failures = _prepare(train_records, config, progress, cancel, image_cache, dist)
+    val_records, val_images, val_failures = _prepare(val_records, config, progress, cancel, image_cache, dist)
     failures += val_failures
 
     keys = [training_key(r, config.split_sides) for r in train_records]
@@ -443,7 +621,7 @@ def _set_up(
     labels = torch.tensor([class_ids[k] for k in keys], dtype=torch.long)
     sampler = PKSampler(
         keys, config.classes_per_batch, config.images_per_class, seed=config.seed,
-        batches_per_epoch=config.steps_per_epoch or None,
+        batches_per_epoch=config.steps_per_epoch or None, rank=dist.rank, world_size=dist.world_size,
     )
     steps_per_epoch = len(sampler)
     total_steps = steps_per_epoch * config.epochs
@@ -451,109 +629,184 @@ def _set_up(
 
     torch.manual_seed(_seed_for(config.seed, 0))
     net = EmbeddingNet(config.model, pretrained=config.pretrained).to(device)
-    loss_fn = create_loss(config)
+    loss_fn: torch.nn.Module = create_loss(config)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     warmup = min(steps_per_epoch, max(1, total_steps // 10))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total_steps, warmup))
-    use_amp = device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    autocast = resolve_precision(runtime.precision, device)
+    scaler = torch.amp.GradScaler("cuda", enabled=autocast.scale_loss)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+    loss_scale = 1.0
+    if dist.distributed and runtime.mining_scope == "global":
+        loss_fn = GatheredLoss(loss_fn, dist)
+        loss_scale = loss_fn.gradient_scale
+    workers = runtime.loader_workers
+    if workers is None:
+        workers = default_loader_workers(device, dist.local_world_size)
+    pin = bool(runtime.pin_memory if runtime.pin_memory is not None else True) and device.type == "cuda"
+    maker = _BatchMaker(train_images, labels, config)
+    hardware = {
+        **dist.describe(),
+        "precision": autocast.name,
+        "loader_workers": workers,
+        "pin_memory": pin,
+        "mining_scope": runtime.mining_scope if dist.distributed else "rank",
+    }
     return _Run(
         config, checkpoint_path, device, train_records, train_images, val_records, val_images, failures, labels,
-        sampler, steps_per_epoch, total_steps, ref_idx, net, loss_fn, optimizer, scheduler, use_amp, amp_dtype,
-        scaler,
+        sampler, steps_per_epoch, total_steps, ref_idx, net, loss_fn, optimizer, scheduler, autocast.enabled,
+        autocast.dtype or torch.float16, scaler, dist, dist.wrap(net), maker, warmup, loss_scale,
+        _Loader(maker, workers, pin) if workers > 0 else None, hardware,
     )
 
 
 def _start_state(run: _Run, resume: bool) -> _LoopState:
     """The loop's state at the start: fresh, or read from the checkpoint when resuming."""
     st = _LoopState(best_state=copy.deepcopy(run.net.state_dict()))
-    if resume and run.checkpoint_path.exists():
-        _resume(run, st)
-    elif resume:
-        log.warning("No checkpoint at %s; starting a new run.", run.checkpoint_path)
+    if resume:
+        state = run.dist.on_main(lambda: _read_resume_state(run))
+        if state is not None:
+            _resume(run, st, state)
+    st.sessions.append({"from_epoch": st.epoch + 1, **run.hardware})
     st.steps_left = max(0, (run.config.epochs - st.epoch) * run.steps_per_epoch)
     st.loop_start = time.monotonic()
     st.last_metrics = {"val_auc": st.history[-1]["val_auc"]} if st.history else {}
     return st
 
 
-def _resume(run: _Run, st: _LoopState) -> None:
-    """Load the network, optimiser, schedule and loop state of ``run.checkpoint_path``."""
+def _read_resume_state(run: _Run) -> dict[str, Any] | None:
+    """The checkpoint to resume from (checked against this run), or None when there is none."""
+    if not run.checkpoint_path.exists():
+        log.warning("No checkpoint at %s; starting a new run.", run.checkpoint_path)
+        return None
     state = load_checkpoint(run.checkpoint_path)
     _check_resumable(state, run.config, run.train_paths, run.checkpoint_path)
+    return state
+
+
+def _resume(run: _Run, st: _LoopState, state: dict[str, Any]) -> None:
+    """Load the network, optimiser, schedule and loop state of a checkpoint.
+
+    A checkpoint written under another number of processes has another number of steps per epoch:
+    the learning-rate schedule is then placed at the start of the checkpoint's next epoch on this
+    run's steps (the optimiser's moments carry over unchanged).
+    """
     run.net.load_state_dict(state["model_state"])
     run.optimizer.load_state_dict(state["optimizer"])
-    run.scheduler.load_state_dict(state["scheduler"])
     st.best_state = state["best_state"]
     st.best_metric, st.best_epoch = float(state["best_metric"]), int(state["best_epoch"])
     st.bad_epochs, st.epoch = int(state["bad_epochs"]), int(state["epoch"])
     st.history = list(state["history"])
     st.finished = bool(state.get("stopped_early", False))
+    st.sessions = [dict(x) for x in state.get("sessions", [])]
+    saved_steps = int(state.get("steps_per_epoch", run.sampler.batches_per_epoch))
+    if saved_steps == run.steps_per_epoch:
+        run.scheduler.load_state_dict(state["scheduler"])
+    else:
+        _place_schedule(run, st.epoch * run.steps_per_epoch)
+        log.info("The checkpoint ran %d steps per epoch (world size %s), this run %d: schedule re-placed.",
+                 saved_steps, state.get("world_size", 1), run.steps_per_epoch)
     log.info("Resuming from %s after epoch %d", run.checkpoint_path, st.epoch)
+
+
+def _place_schedule(run: _Run, step: int) -> None:
+    """Set the learning-rate schedule (and the optimiser's rates) as after ``step`` optimiser steps."""
+    lrs = [base * lr_factor(step, run.total_steps, run.warmup_steps) for base in run.scheduler.base_lrs]
+    state = run.scheduler.state_dict()
+    state.update({"last_epoch": step, "_step_count": step + 1, "_last_lr": lrs})
+    run.scheduler.load_state_dict(state)
+    for group, lr in zip(run.optimizer.param_groups, lrs):
+        group["lr"] = lr
+
+
+def _epoch_batches(run: _Run, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]]:
+    """This process's batches of ``epoch``, made by the loader workers or here.
+
+    One process without workers draws every batch's augmentation from one stream seeded by
+    (seed, epoch): the reference path. Otherwise each batch is seeded by its place in the epoch's
+    global sequence (see :class:`_BatchMaker`).
+    """
+    seed, n, rank = run.config.seed, run.dist.world_size, run.dist.rank
+    if run.loader is not None:
+        yield from run.loader.epoch([(epoch, step * n + rank, b) for step, b in enumerate(run.sampler)])
+        return
+    stream = None if run.dist.distributed else torch.Generator().manual_seed(_seed_for(seed, epoch, 2))
+    for step, batch in enumerate(run.sampler):
+        yield run.maker.make(batch, stream if stream is not None else _batch_generator(seed, epoch, step * n + rank))
 
 
 def _train_epoch(
     run: _Run, st: _LoopState, progress: ProgressCallback | None, cancel: CancelToken | None
 ) -> tuple[list[float], float]:
-    """The optimiser steps of epoch ``st.epoch``; returns their losses and seconds. Sets ``st.cancelled``."""
+    """The optimiser steps of epoch ``st.epoch``; returns their losses and seconds. Sets ``st.cancelled``.
+
+    Distributed: every process asks before each step whether any of them was cancelled, so that all
+    stop after the same step.
+    """
     config = run.config
     run.sampler.set_epoch(st.epoch)
-    torch.manual_seed(_seed_for(config.seed, st.epoch, 1))
-    generator = torch.Generator().manual_seed(_seed_for(config.seed, st.epoch, 2))
-    run.net.train()
+    rank_part = (run.dist.rank,) if run.dist.distributed else ()
+    torch.manual_seed(_seed_for(config.seed, st.epoch, 1, *rank_part))
+    batches = _epoch_batches(run, st.epoch)
+    run.model.train()
     losses: list[float] = []
     step_time = 0.0
-    for step, batch in enumerate(run.sampler):
-        if cancel is not None and cancel.cancelled:
+    step = 0
+    while True:
+        if run.dist.any_true(cancel is not None and cancel.cancelled):
             st.cancelled = True
             break
         t = time.monotonic()
-        losses.append(_optimiser_step(run, batch, generator))
+        item = next(batches, None)
+        if item is None:
+            break
+        losses.append(_optimiser_step(run, *item))
         step_time += time.monotonic() - t
-        st.train_images_seen += len(batch)
+        st.train_images_seen += len(item[2]) * run.dist.world_size
         st.steps_done += 1
+        step += 1
         if progress is not None:
             progress(
                 Progress(
                     stage="train",
                     message=f"Epoch {st.epoch + 1}/{config.epochs}",
-                    done=st.epoch * run.steps_per_epoch + step + 1,
+                    done=st.epoch * run.steps_per_epoch + step,
                     total=run.total_steps,
                     eta_s=st.eta(),
                     metrics={"epoch": st.epoch + 1, "loss": float(np.mean(losses[-20:])), **st.last_metrics},
                 )
             )
+    batches.close()
     return losses, step_time
 
 
-def _optimiser_step(run: _Run, batch: list[int], generator: torch.Generator) -> float:
-    """Augment one batch, compute the loss and take one optimiser step; returns the loss."""
-    config, net, device = run.config, run.net, run.device
-    images = run.train_images[batch]
-    g: torch.Tensor | None = None
-    if config.augment and net.has_detail:
-        full, g = augment_two_views(images, generator, (config.model.image_height, config.model.image_width))
-        x = normalize_tensor(full, config.model.backbone)
-        g = normalize_tensor(g, config.model.backbone).to(device, non_blocking=True)
-    elif config.augment:
-        x = normalize_tensor(augment_batch(images, generator), config.model.backbone)
-    else:
-        x = to_tensor(images, config.model)
-    x, y = x.to(device, non_blocking=True), run.labels[batch].to(device)
+def _optimiser_step(run: _Run, x: torch.Tensor, g: torch.Tensor | None, y: torch.Tensor) -> float:
+    """One optimiser step on a made batch (see :class:`_BatchMaker`); returns the loss."""
+    device = run.device
+    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    if g is not None:
+        g = g.to(device, non_blocking=True)
     with torch.autocast(device.type, dtype=run.amp_dtype, enabled=run.use_amp):
-        z = net(x, g)
+        z = run.model(x, g)
     loss = run.loss_fn(z.float(), y)
     run.optimizer.zero_grad(set_to_none=True)
-    run.scaler.scale(loss).backward()
+    run.scaler.scale(loss * run.loss_scale if run.loss_scale != 1.0 else loss).backward()
     run.scaler.unscale_(run.optimizer)
-    torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+    torch.nn.utils.clip_grad_norm_(run.net.parameters(), 5.0)
     run.scaler.step(run.optimizer)
     run.scaler.update()
     run.scheduler.step()
     return float(loss.detach())
+
+
+def _validate(run: _Run, cancel: CancelToken | None) -> dict[str, float]:
+    """The epoch's validation metrics (every process gets rank 0's batch-norm statistics first)."""
+    run.dist.broadcast_buffers(run.net)
+    return validate_epoch(
+        run.net, run.config.model, run.train_images, run.train_records, run.val_images, run.val_records,
+        run.ref_idx, run.device, run.config.split_sides, None if run.dist.distributed else cancel, run.dist,
+    )
 
 
 def _track_best(run: _Run, st: _LoopState, score: float) -> None:
@@ -573,7 +826,10 @@ def _track_best(run: _Run, st: _LoopState, score: float) -> None:
 def _history_entry(
     run: _Run, st: _LoopState, metrics: dict[str, float], losses: list[float], step_time: float, epoch_start: float
 ) -> dict[str, float]:
-    """The history line of the epoch under way (see :class:`TrainResult`)."""
+    """The history line of the epoch under way (see :class:`TrainResult`); distributed: the loss of
+    every process's steps, and the images per second of all processes together."""
+    if run.dist.distributed:
+        losses = [x for part in run.dist.all_gather_object(losses) for x in part]
     return {
         "epoch": st.epoch + 1,
         "train_loss": float(np.mean(losses)) if losses else math.nan,
@@ -590,13 +846,14 @@ def _history_entry(
 def _finish_epoch(
     run: _Run, st: _LoopState, entry: dict[str, float], metrics: dict[str, float], progress: ProgressCallback | None
 ) -> bool:
-    """Record the epoch, decide on early stopping, write the checkpoint and report; True to stop."""
+    """Record the epoch, decide on early stopping, write the checkpoint (rank 0) and report; True to stop."""
     config = run.config
     st.history.append(entry)
     st.last_metrics = {"val_auc": metrics["auc"]}
     st.epoch += 1
     st.stopped_early = st.bad_epochs >= config.patience and st.epoch < config.epochs
-    _write_checkpoint(run, st)
+    if run.dist.is_main:
+        _write_checkpoint(run, st)
     report(
         progress,
         "train",
@@ -633,6 +890,10 @@ def _write_checkpoint(run: _Run, st: _LoopState) -> None:
             "train_paths": run.train_paths,
             "val_paths": [str(r.path) for r in run.val_records],
             "torch_rng": torch.get_rng_state(),
+            "world_size": run.dist.world_size,
+            "steps_per_epoch": run.steps_per_epoch,
+            "hardware": run.hardware,
+            "sessions": st.sessions,
         },
     )
 
@@ -658,4 +919,6 @@ def _wrap_up(run: _Run, st: _LoopState, started: float) -> TrainResult:
         failures=run.failures,
         train_images=run.train_images,
         val_images=run.val_images,
+        hardware={**run.hardware, "sessions": list(st.sessions)},
+        rank=run.dist.rank,
     )

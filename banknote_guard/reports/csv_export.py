@@ -11,7 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from banknote_guard.reports.content import ReportDocument
 
 #: First characters that make a spreadsheet read a text cell as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -51,3 +54,28 @@ def results_csv(results: Iterable[Any]) -> str:
         j = r.to_json()
         rows.append([j.get(c) for c in RESULT_COLUMNS])
     return rows_csv(RESULT_COLUMNS, rows)
+
+
+#: The columns of a report's CSV (one row per note of the report), in order; a hand-over report
+#: puts ``form_number`` first.
+NOTE_COLUMNS = (
+    "number", "id", "created", "batch", "station", "operator", "source", "path", "status", "verdict",
+    "denomination", "counterfeit_score", "threshold", "reasons", "error", "model_id", "model_sha256",
+    "image_sha256", "review", "reviewer", "reviewed", "handover_ref", "serial_number", "comment",
+)
+
+
+def document_csv(doc: "ReportDocument") -> str:
+    """One row per note of a report (columns :data:`NOTE_COLUMNS`; hand-over forms add ``form_number``)."""
+    handover = doc.kind == "handover"
+    header = (("form_number",) if handover else ()) + NOTE_COLUMNS
+    rows = []
+    for e in doc.notes:
+        r, rv = e.record, e.review
+        row = [e.number, r.id, r.created, r.batch, r.station, r.operator, r.source, r.path, r.status, r.verdict,
+               r.denomination, r.counterfeit_score, r.threshold, list(r.reasons), r.error, r.model_id,
+               r.model_sha256, r.image_sha256,
+               rv.decision if rv else None, rv.reviewer if rv else None, rv.created if rv else None,
+               rv.handover_ref if rv else None, rv.serial_number if rv else None, rv.comment if rv else None]
+        rows.append(([e.form_number] if handover else []) + row)
+    return rows_csv(header, rows)

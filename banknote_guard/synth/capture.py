@@ -30,7 +30,7 @@ def check_difficulty(difficulty: str, owner: str = "the synthetic generator") ->
         raise parameter_error("difficulty", owner, "one of 'easy', 'normal', 'hard'", difficulty)
 
 
-def _smooth_noise(h: int, w: int, rng: np.random.Generator, cell: float) -> np.ndarray:
+def smooth_noise(h: int, w: int, rng: np.random.Generator, cell: float) -> np.ndarray:
     """Low-frequency noise in [-1, 1] with features about ``cell`` pixels large."""
     gh, gw = max(2, int(h / cell) + 2), max(2, int(w / cell) + 2)
     g = rng.standard_normal((gh, gw)).astype(np.float32)
@@ -63,7 +63,7 @@ def apply_wear(note_rgb: np.ndarray, rng: np.random.Generator, amount: float = 1
     xs = np.linspace(0, w - 1, sw_, dtype=np.float32)[None, :]
     edge = np.minimum(np.minimum(xs, w - 1 - xs), np.minimum(ys, h - 1 - ys)) / (0.12 * w)
     edge_dirt = np.clip(1.0 - edge, 0, 1) ** 2
-    dirt = (0.5 + 0.5 * _smooth_noise(sh_, sw_, rng, sw_ / 6)) * 0.08 + edge_dirt * 0.10
+    dirt = (0.5 + 0.5 * smooth_noise(sh_, sw_, rng, sw_ / 6)) * 0.08 + edge_dirt * 0.10
     dirt = cv2.resize((dirt * wear).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     yy = np.arange(h, dtype=np.float32)[:, None]
     xx = np.arange(w, dtype=np.float32)[None, :]
@@ -117,10 +117,10 @@ def apply_wear(note_rgb: np.ndarray, rng: np.random.Generator, amount: float = 1
         img = img * (1 - 0.35 * crease[..., None]) + 0.92 * 0.35 * crease[..., None]
     # soft crumple: gentle shading and a small displacement of the paper
     if wear > 0.15:
-        shade *= 1.0 + 0.05 * wear * _smooth_noise(h, w, rng, w / 5)
+        shade *= 1.0 + 0.05 * wear * smooth_noise(h, w, rng, w / 5)
         amp = 1.2 * wear * w / 640.0
-        dx = _smooth_noise(h, w, rng, w / 4) * amp
-        dy = _smooth_noise(h, w, rng, w / 4) * amp
+        dx = smooth_noise(h, w, rng, w / 4) * amp
+        dy = smooth_noise(h, w, rng, w / 4) * amp
         img = cv2.remap(img, dx + xx, dy + yy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     img *= shade[..., None]
     return (np.clip(img, 0, 1) * 255.0 + 0.5).astype(np.uint8)
@@ -130,7 +130,7 @@ def apply_wear(note_rgb: np.ndarray, rng: np.random.Generator, amount: float = 1
 # backgrounds
 
 
-def _background(h: int, w: int, rng: np.random.Generator, kind: str) -> np.ndarray:
+def background(h: int, w: int, rng: np.random.Generator, kind: str) -> np.ndarray:
     """A float32 RGB background: scanner lid, or for photos a desk, wood, cloth, counter or paper."""
     if kind == "scan":
         if rng.random() < 0.15:  # lid open: near black with a little noise
@@ -145,25 +145,25 @@ def _background(h: int, w: int, rng: np.random.Generator, kind: str) -> np.ndarr
         col = np.array([0.55, 0.38, 0.22], np.float32) * rng.uniform(0.6, 1.3)
         ang = rng.uniform(0, np.pi)
         u = xx * np.cos(ang) + yy * np.sin(ang)
-        warp = _smooth_noise(h, w, rng, w / 4) * 25
+        warp = smooth_noise(h, w, rng, w / 4) * 25
         grain = 0.5 + 0.5 * np.sin((u + warp) / rng.uniform(3, 9))
-        f = 0.85 + 0.15 * grain + 0.05 * _smooth_noise(h, w, rng, 12)
+        f = 0.85 + 0.15 * grain + 0.05 * smooth_noise(h, w, rng, 12)
     elif choice == 1:  # plain desk / counter with a mottled texture, in muted colours
         grey = rng.uniform(0.2, 0.85)
         col = np.clip(grey + rng.normal(0, 0.06, 3), 0, 1).astype(np.float32)
-        f = 1.0 + 0.05 * _smooth_noise(h, w, rng, 30) + 0.03 * _smooth_noise(h, w, rng, 4)
+        f = 1.0 + 0.05 * smooth_noise(h, w, rng, 30) + 0.03 * smooth_noise(h, w, rng, 4)
     elif choice == 2:  # woven cloth / counting mat (often green, blue or grey)
         base = [np.array([0.15, 0.35, 0.2]), np.array([0.15, 0.2, 0.4]), np.array([0.35, 0.35, 0.35]),
                 np.array([0.45, 0.3, 0.25])][int(rng.integers(0, 4))]
         col = np.clip(base * rng.uniform(0.6, 1.4) + rng.normal(0, 0.03, 3), 0, 1).astype(np.float32)
         p = rng.uniform(3, 6)
-        f = 0.9 + 0.06 * np.sin(xx / p * 2 * np.pi) * np.sin(yy / p * 2 * np.pi) + 0.04 * _smooth_noise(h, w, rng, 20)
+        f = 0.9 + 0.06 * np.sin(xx / p * 2 * np.pi) * np.sin(yy / p * 2 * np.pi) + 0.04 * smooth_noise(h, w, rng, 20)
     elif choice == 3:  # dark counter
         col = np.full(3, rng.uniform(0.05, 0.2), np.float32) + rng.uniform(0, 0.05, 3).astype(np.float32)
-        f = 1.0 + 0.1 * _smooth_noise(h, w, rng, 40)
+        f = 1.0 + 0.1 * smooth_noise(h, w, rng, 40)
     else:  # white paper / form
         col = np.full(3, rng.uniform(0.8, 0.95), np.float32)
-        f = 1.0 + 0.02 * _smooth_noise(h, w, rng, 50)
+        f = 1.0 + 0.02 * smooth_noise(h, w, rng, 50)
     return np.clip(f[..., None] * col, 0, 1).astype(np.float32)
 
 
@@ -242,7 +242,7 @@ def capture(note_rgb: np.ndarray, rng: np.random.Generator, *, kind: str = "scan
     warped = cv2.warpPerspective(rgba, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                                  borderValue=(0, 0, 0, 0))
     alpha = warped[..., 3:4]
-    bg = _background(out_h, out_w, rng, kind)
+    bg = background(out_h, out_w, rng, kind)
     if kind == "photo":  # a soft shadow of the note on the table
         sh = cv2.GaussianBlur(alpha[..., 0], (0, 0), rng.uniform(3, 10))
         off = rng.integers(-6, 7, 2)

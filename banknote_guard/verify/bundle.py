@@ -1,13 +1,30 @@
 """The model file: one ``.bgm`` file holding everything a verification needs.
 
 Format: a `safetensors <https://github.com/huggingface/safetensors>`_ file. Its tensors are the network
-weights (``net/<name>``), the gallery arrays (``gallery/<name>``), the SVM arrays (``svm/<name>``) and
-the pooled calibration scores (``calibration/pooled_scores``). Its ``__metadata__`` holds three strings:
-``format`` = ``"banknote_guard-model"`` (the marker), ``schema_version`` and ``payload``, one JSON
-document with everything else (model and training configuration, gallery and SVM settings, thresholds,
-training summary). Opening a file never executes anything from it: the header is checked (size, JSON,
-marker, version, tensor offsets inside the file) before any tensor is read, and the tensors are
-plain numbers. Files are written atomically: a reader sees the old model or the new one.
+weights (``net/<name>``), the gallery arrays (``gallery/<name>``), the SVM arrays (``svm/<name>``), the
+pooled calibration scores (``calibration/pooled_scores``) and, from format 3 on, the network's ONNX
+graph (``onnx/graph``, bytes). Its ``__metadata__`` holds three strings: ``format`` =
+``"banknote_guard-model"`` (the marker), ``schema_version`` and ``payload``, one JSON document with
+everything else (model and training configuration, gallery and SVM settings, thresholds, training
+summary, and the ONNX graph's description under ``onnx``).
+
+**Network** (format 3 on). Weights with two or more dimensions (convolution kernels, the projection
+matrix: nearly all of the bytes) are stored as float16 when every value fits, the small rest (batch
+normalisation, biases) as float32, so a model file is half the size it was; :class:`ModelBundle` holds
+them exactly as stored, as numpy arrays, and builds a torch network (float32) only when asked
+(:meth:`ModelBundle.build_net`: training, export). The ONNX graph is exported from those very weights
+when the model is saved (:mod:`~banknote_guard.model.onnx_export`) and holds none of them itself: it
+names the ``net/`` tensors it needs (:mod:`~banknote_guard.model.onnx_runtime`). Verification runs it
+with onnxruntime, so a verification station needs no torch. A model saved where the export was not
+possible (no torch, or no ``onnx`` package), and every format 1 and 2 file, has no ONNX graph: it is
+run with torch where torch is installed, and elsewhere it is refused with the advice to re-save it
+with ``banknote-guard upgrade-model`` on a training workstation.
+
+Opening a file never executes anything from it: the header is checked (size, JSON, marker, version,
+tensor offsets inside the file) before any tensor is read, and the tensors are plain numbers (the
+ONNX graph is a description of arithmetic that onnxruntime interprets, with standard operators only:
+onnxruntime loads no code named by a model). Files are written atomically: a reader sees the old
+model or the new one.
 
 **Integrity** (format 2 on): the metadata also holds ``sha256``, the SHA-256 of the whole file as it
 would be without that one entry (the tensor table, the other metadata and every tensor byte; see
@@ -18,7 +35,8 @@ network settings, bounded settings document) before the model may judge a note.
 
 Schema versions: :data:`SCHEMA_VERSION` is written; files of a higher version are refused with a
 request to upgrade; every lower version this code knows is read. Format 1 files (no hash) still
-open, and say so: their identity is computed from their contents and marked unchecked.
+open, and say so: their identity is computed from their contents and marked unchecked. Format 2 files
+(float32 weights, no ONNX graph) open unchanged.
 """
 
 from __future__ import annotations
@@ -26,17 +44,18 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import logging
 import os
 import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
 from banknote_guard import __version__
-from banknote_guard.errors import ModelFileError
+from banknote_guard.errors import ModelFileError, parameter_error
 from banknote_guard.fileio import atomic_path
 from banknote_guard.jsonable import to_jsonable
 from banknote_guard.verify import model_check
@@ -45,14 +64,23 @@ from banknote_guard.verify.gallery import Gallery
 from banknote_guard.verify.svm import OneVsRestSVM
 
 if TYPE_CHECKING:  # pragma: no cover
-    import torch
-
     from banknote_guard.model.config import ModelConfig
+    from banknote_guard.model.embedder import BaseEmbedder
+    from banknote_guard.model.network import EmbeddingNet
+    from banknote_guard.model.onnx_runtime import OnnxGraph
+
+log = logging.getLogger(__name__)
 
 FORMAT_MARKER = "banknote_guard-model"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The first format that stores the integrity hash.
 FIRST_HASHED_VERSION = 2
+#: The first format that stores the network as ONNX (and its large weights as float16).
+FIRST_ONNX_VERSION = 3
+#: The tensor holding the ONNX graph's bytes.
+ONNX_TENSOR = "onnx/graph"
+#: Engines that can run the network: ``auto`` picks onnxruntime when the file has the ONNX graph.
+ENGINES = ("auto", "onnxruntime", "torch")
 #: A model file larger than this is refused before it is read (ours are 2-100 MB).
 MAX_MODEL_BYTES = 1024 * 1024 * 1024
 #: Hex digits of the SHA-256 shown as a model's identity.
@@ -67,6 +95,50 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
+def weight_arrays(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Network weights as numpy arrays (from torch tensors on any device, or arrays), values unchanged."""
+    return {
+        str(name): np.ascontiguousarray(t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t))
+        for name, t in state.items()
+    }
+
+
+def storage_weights(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Network weights as the model file (format 3 on) stores them, as numpy arrays.
+
+    Floating-point tensors of two or more dimensions become float16 when every value stays finite in
+    float16 (else float32); other floating-point tensors float32; integer tensors (batch-norm step
+    counters) are kept. Tensors already in float16 stay so, so the conversion is idempotent.
+    """
+    out = weight_arrays(state)
+    for name, a in out.items():
+        if a.dtype.kind != "f" or a.dtype == np.float16:
+            continue
+        a = a.astype(np.float32)
+        if a.ndim >= 2:
+            with np.errstate(over="ignore"):
+                half = a.astype(np.float16)
+            if np.isfinite(half).all() or not np.isfinite(a).all():
+                a = half
+        out[name] = np.ascontiguousarray(a)
+    return out
+
+
+def torch_state(state: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Arrays as torch tensors for ``load_state_dict``: floating point as float32 (needs torch)."""
+    import torch
+
+    return {
+        k: torch.from_numpy(np.array(v, dtype=np.float32 if v.dtype.kind == "f" else v.dtype)) for k, v in state.items()
+    }
+
+
+def round_to_storage(net: Any) -> None:
+    """Round a torch network's weights in place to what its model file will hold (:func:`storage_weights`),
+    so that what is calibrated on it is exactly what a saved model computes."""
+    net.load_state_dict(torch_state(storage_weights(net.state_dict())))
+
+
 @dataclass
 class ModelBundle:
     """A trained model: network weights, preprocessing settings, gallery, SVMs, thresholds, summary.
@@ -75,7 +147,8 @@ class ModelBundle:
         model_config: :class:`~banknote_guard.model.config.ModelConfig` as a dict (rebuilds the network
             and its input preprocessing).
         train_config: :class:`~banknote_guard.model.config.TrainConfig` as a dict.
-        state_dict: network weights (name -> tensor).
+        state_dict: network weights (name -> numpy array; torch tensors given here are converted). A
+            saved or loaded model holds them as stored (:func:`storage_weights`).
         gallery: the fitted :class:`~banknote_guard.verify.gallery.Gallery`.
         svm: the fitted :class:`~banknote_guard.verify.svm.OneVsRestSVM`.
         calibration: thresholds (:class:`~banknote_guard.verify.calibration.Calibration`).
@@ -87,7 +160,7 @@ class ModelBundle:
 
     model_config: dict[str, Any]
     train_config: dict[str, Any]
-    state_dict: dict[str, "torch.Tensor"]
+    state_dict: dict[str, np.ndarray]
     gallery: Gallery
     svm: OneVsRestSVM
     calibration: Calibration
@@ -96,7 +169,12 @@ class ModelBundle:
     path: Path | None = None
 
     def __post_init__(self) -> None:
-        self._embedder: Any = None  # built on first use (see ``embedder``)
+        self.state_dict = weight_arrays(self.state_dict)
+        self._embedder: "BaseEmbedder | None" = None  # built on first use (see ``embedder``)
+        #: The network as an ONNX graph (from the file, or exported at the last save) and the
+        #: fingerprint of the weights it was made with (it is used only while they are unchanged).
+        self._onnx: "OnnxGraph | None" = None
+        self._onnx_weights: str | None = None
         #: SHA-256 of the file this model was read from or last written to (None: never on disk).
         self.sha256: str | None = None
         #: True when the hash was stored in the file and matched its contents at load.
@@ -122,21 +200,92 @@ class ModelBundle:
         return ModelConfig.from_dict(self.model_config)
 
     @property
-    def embedder(self) -> Any:
-        """The network wrapped for inference (built once, on first use, then cached)."""
+    def embedder(self) -> "BaseEmbedder":
+        """The network wrapped for inference (built once, on first use, then cached): onnxruntime when
+        the model has its ONNX graph, else torch (see :meth:`make_embedder`)."""
         if self._embedder is None:
-            from banknote_guard.model.embedder import Embedder
-
-            self._embedder = Embedder(self.build_net(), self.config)
+            self._embedder = self.make_embedder()
         return self._embedder
 
-    def build_net(self) -> Any:
-        """A fresh :class:`~banknote_guard.model.network.EmbeddingNet` with this model's weights, in eval mode."""
+    @property
+    def has_onnx(self) -> bool:
+        """Whether the model holds an ONNX graph made from its current weights."""
+        if self._onnx is None:
+            return False
+        from banknote_guard.model.onnx_runtime import weights_fingerprint
+
+        return self._onnx_weights == weights_fingerprint(self.state_dict)
+
+    def make_embedder(self, engine: str = "auto", **options: Any) -> "BaseEmbedder":
+        """A new embedder for this model.
+
+        Args:
+            engine: "auto" (onnxruntime when the model has its ONNX graph and onnxruntime is installed,
+                else torch; torch also when a GPU was chosen for this process with
+                :func:`~banknote_guard.model.devices.use_device`, as onnxruntime runs on the CPU here),
+                "onnxruntime" or "torch".
+            options: passed to the embedder (``batch_size``; ``threads`` for onnxruntime, ``device``
+                for torch).
+
+        Raises:
+            ModelFileError: the model has no ONNX graph and torch is not installed (an older model
+                file on a verification station), or "onnxruntime" was asked of a model without one.
+        """
+        from banknote_guard.model.devices import requested_device
+        from banknote_guard.model.onnx_runtime import onnxruntime_available
+
+        if engine not in ENGINES:
+            raise parameter_error("engine", "ModelBundle.make_embedder", " or ".join(map(repr, ENGINES)), engine)
+        if engine == "auto" and requested_device() not in (None, "cpu"):
+            engine = "torch"  # a GPU was chosen (--device): onnxruntime here runs on the CPU only
+        if engine != "torch" and self.has_onnx and (engine == "onnxruntime" or onnxruntime_available()):
+            from banknote_guard.model.onnx_runtime import OnnxEmbedder, assemble_model
+
+            assert self._onnx is not None
+            weights = {n: self.state_dict[n] for n in self._onnx.weights}
+            return OnnxEmbedder(assemble_model(self._onnx.graph, weights), self.config, name=self._name(), **options)
+        if engine == "onnxruntime":
+            raise ModelFileError(f"{self._name()!r} holds no ONNX network ({self._why_no_onnx()}).")
+        from banknote_guard.model.requirements import torch_available
+
+        if not torch_available():
+            raise ModelFileError(
+                f"{self._name()!r} cannot be used on this station: {self._why_no_onnx()}, and PyTorch is not "
+                f"installed here. Re-save it on a training workstation with 'banknote-guard upgrade-model "
+                f"{self._name()}' and use the new file."
+            )
+        from banknote_guard.model.embedder import Embedder
+
+        return Embedder(self.build_net(), self.config, **options)
+
+    def use_engine(self, engine: str = "auto", **options: Any) -> "BaseEmbedder":
+        """Make :attr:`embedder` (what the verifier uses) the given engine (see :meth:`make_embedder`);
+        returns it. For comparisons and benchmarks; the default choice needs no call."""
+        self._embedder = self.make_embedder(engine, **options)
+        return self._embedder
+
+    def _name(self) -> str:
+        return str(self.path) if self.path is not None else "the model"
+
+    def _why_no_onnx(self) -> str:
+        if self.schema_version < FIRST_ONNX_VERSION:
+            return (f"it was saved by an older version of banknote_guard (model format {self.schema_version}) "
+                    "without the ONNX network that stations run")
+        if self._onnx is None:
+            return "it was saved without its ONNX network (torch or the onnx package was missing)"
+        return "its weights changed since its ONNX network was made; save it again"
+
+    def build_net(self) -> "EmbeddingNet":
+        """A fresh :class:`~banknote_guard.model.network.EmbeddingNet` (float32) with this model's weights,
+        in eval mode. Needs torch (:class:`~banknote_guard.model.requirements.TrainingUnavailableError`)."""
+        from banknote_guard.model.requirements import require_torch
+
+        require_torch("Building the network from its weights")
         from banknote_guard.model.network import EmbeddingNet
 
         net = EmbeddingNet(self.config)
         try:
-            net.load_state_dict(self.state_dict)
+            net.load_state_dict(torch_state(self.state_dict))
         except RuntimeError as exc:
             raise ModelFileError(
                 f"The network weights in the model file do not fit its network settings: {exc}"
@@ -160,6 +309,7 @@ class ModelBundle:
             "embedding_dim": self.model_config.get("embedding_dim"),
             "distance": self.gallery.distance,
             "image_size": [self.model_config.get("image_height"), self.model_config.get("image_width")],
+            "network_runtime": "onnxruntime" if self.has_onnx else "torch",
             "denominations": self.denominations,
             "enrolled": sorted(self.summary.get("enrolled", {})),
             "false_alarm_rate": cal.false_alarm_rate,
@@ -167,15 +317,47 @@ class ModelBundle:
             "epochs_trained": self.summary.get("epochs_trained"),
             "cancelled": bool(self.summary.get("cancelled", False)),
             "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float)) or v is None},
+            "warnings": [str(w) for w in self.summary.get("warnings", [])],
         }
 
     # --- saving ----------------------------------------------------------------------------------
 
+    def _export_onnx(self) -> None:
+        """Round the weights to their stored precision, then make the ONNX graph from them unless the
+        model has it already.
+
+        Without torch or the ``onnx`` package, or when the export fails its check, the model is saved
+        without a graph (it then runs with torch only) and the reason is logged.
+        """
+        from banknote_guard.model.onnx_runtime import weights_fingerprint
+
+        before = weights_fingerprint(self.state_dict)
+        self.state_dict = storage_weights(self.state_dict)
+        if weights_fingerprint(self.state_dict) != before:
+            self._embedder = None  # it computed with the unrounded weights
+        if self.has_onnx or not self.state_dict:
+            return
+        self._onnx = self._onnx_weights = None
+        from banknote_guard.model.requirements import torch_available
+
+        if not torch_available():
+            log.warning("Saving %s without its ONNX network: exporting it needs torch.", self._name())
+            return
+        from banknote_guard.model.onnx_export import ExportError, export_graph
+
+        try:
+            self._onnx = export_graph(self.build_net(), self.state_dict)
+        except ExportError as exc:
+            log.warning("Saving %s without its ONNX network: %s", self._name(), exc)
+            return
+        self._onnx_weights = weights_fingerprint(self.state_dict)
+
     def _tensors(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        for name, t in self.state_dict.items():
-            arr = t.detach().cpu().contiguous().numpy() if hasattr(t, "detach") else np.asarray(t)
+        for name, arr in self.state_dict.items():
             out[f"net/{name}"] = np.ascontiguousarray(arr)
+        if self._onnx is not None:
+            out[ONNX_TENSOR] = np.frombuffer(self._onnx.graph, dtype=np.uint8)
         g_arrays, _ = self.gallery.to_arrays()
         for name, a in g_arrays.items():
             out[f"gallery/{name}"] = np.ascontiguousarray(a)
@@ -191,7 +373,7 @@ class ModelBundle:
         summary = dict(self.summary)
         summary.setdefault("created", now_iso())
         summary.setdefault("app_version", __version__)
-        return {
+        payload = {
             "model_config": self.model_config,
             "train_config": self.train_config,
             "gallery": g_meta,
@@ -199,11 +381,21 @@ class ModelBundle:
             "calibration": self.calibration.to_json(),
             "summary": to_jsonable(summary),
         }
+        if self._onnx is not None:
+            from banknote_guard.model.onnx_runtime import INPUT_NAME, OPSET, OUTPUT_NAME
+
+            payload["onnx"] = {
+                "input": INPUT_NAME, "output": OUTPUT_NAME, "opset": OPSET,
+                "weights": list(self._onnx.weights), "exporter": self._onnx.exporter,
+            }
+        return payload
 
     def to_bytes(self) -> bytes:
-        """The file's bytes, with the integrity hash in the metadata."""
+        """The file's bytes, with the integrity hash in the metadata (the ONNX graph is exported first
+        when the model has none for its current weights)."""
         from safetensors.numpy import save
 
+        self._export_onnx()
         metadata = {
             "format": FORMAT_MARKER,
             "schema_version": str(SCHEMA_VERSION),
@@ -225,6 +417,8 @@ class ModelBundle:
         self.schema_version = SCHEMA_VERSION
         self.sha256 = json.loads(data[8 : 8 + struct.unpack("<Q", data[:8])[0]])["__metadata__"]["sha256"]
         self.integrity_checked = True
+        if self._embedder is not None and self._embedder.engine != "onnxruntime" and self.has_onnx:
+            self._embedder = None  # verify from now on as a station will, with the graph just saved
         return path
 
     # --- loading ---------------------------------------------------------------------------------
@@ -287,6 +481,7 @@ class ModelBundle:
         except Exception as exc:  # noqa: BLE001 - any parse failure is a damaged file
             raise ModelFileError(f"{name!r} is a damaged banknote_guard model: {exc}") from exc
         model_check.check_arrays(tensors, name)
+        onnx_names = model_check.check_onnx(payload, tensors, name) if version >= FIRST_ONNX_VERSION else None
         try:
             bundle = cls._from_parts(tensors, payload, version)
         except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
@@ -294,19 +489,23 @@ class ModelBundle:
                 f"{name!r} is a damaged banknote_guard model: a part is missing or malformed ({exc})."
             ) from exc
         model_check.check_consistency(bundle, name)
+        if onnx_names is not None:
+            from banknote_guard.model.onnx_runtime import OnnxGraph, weights_fingerprint
+
+            exporter = str(payload["onnx"].get("exporter", ""))
+            bundle._onnx = OnnxGraph(tensors[ONNX_TENSOR].tobytes(), onnx_names, exporter)
+            bundle._onnx_weights = weights_fingerprint(bundle.state_dict)
         bundle.sha256 = digest
         bundle.integrity_checked = version >= FIRST_HASHED_VERSION
         return bundle
 
     @classmethod
     def _from_parts(cls, tensors: dict[str, np.ndarray], payload: dict[str, Any], version: int) -> "ModelBundle":
-        import torch
-
         def group(prefix: str) -> dict[str, np.ndarray]:
             n = len(prefix)
             return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix)}
 
-        state = {k: torch.from_numpy(np.array(v)) for k, v in group("net/").items()}
+        state = group("net/")
         if not state:
             raise KeyError("network weights")
         gallery = Gallery.from_arrays(group("gallery/"), payload["gallery"])

@@ -26,6 +26,14 @@ scores). Enrollment of k > :data:`MAX_SIMULATED_K` images uses the value of the 
 which is on the safe side (more images give a steadier centroid). Without held-out notes to simulate
 on, the pooled threshold is used.
 
+The **denomination margin** says when a note's denomination is not clear. For each note, the
+*ambiguity* is the distance to its nearest denomination divided by the distance to the next nearest
+other denomination (:func:`ambiguity`; 0 = clearly one denomination, 1 = two equally close). The
+margin threshold is the ``1 - UNCERTAIN_RATE`` quantile of the ambiguity of the held-out genuine notes
+(log-normal-free: the empirical quantile, or :data:`DEFAULT_MARGIN` when fewer than
+:data:`MIN_MARGIN_NOTES` notes were held out). A note above it is "uncertain", never "genuine"
+(:mod:`~banknote_guard.verify.verdict`). A model with a single denomination has no margin (inf).
+
 The **unknown threshold** separates "a suspect note of a known denomination" from "something that is
 not a known denomination at all". Rule: ``UNKNOWN_FACTOR`` times the largest of (a) the highest score
 (to its nearest centroid) of any known note seen at calibration, genuine or counterfeit, and (b) the
@@ -50,6 +58,12 @@ if TYPE_CHECKING:  # pragma: no cover
 MIN_PARAMETRIC = 20
 #: Unknown threshold = this factor x the largest score seen on known notes.
 UNKNOWN_FACTOR = 1.5
+#: Share of held-out genuine notes allowed to come out "uncertain" (denomination not clear).
+UNCERTAIN_RATE = 0.01
+#: Fewest held-out genuine notes for a measured margin; with fewer, :data:`DEFAULT_MARGIN` is used.
+MIN_MARGIN_NOTES = 20
+#: The margin when it cannot be measured: nearest within 10 % of the next denomination's distance.
+DEFAULT_MARGIN = 0.9
 #: Pooled genuine scores kept in the model (for thresholds of denominations enrolled later).
 MAX_POOLED_KEPT = 4096
 #: Largest k for which k-shot enrollment is simulated at calibration time.
@@ -89,11 +103,14 @@ class CalibrationConfig:
         svm_kernel: kernel of the one-vs-rest SVMs, one of :data:`~banknote_guard.verify.svm.KERNELS`.
         svm_data: fit the SVMs on the "train" genuine notes or on the held-out "val" ones (embeddings the
             network was not trained on; needs every denomination among the held-out notes).
+        non_notes: pictures without a note drawn for the not-a-note gate
+            (:mod:`~banknote_guard.verify.not_a_note`); 0 builds no gate.
     """
 
     false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE
     svm_kernel: str = "rbf"
     svm_data: str = "train"
+    non_notes: int = 200
 
     def __post_init__(self) -> None:
         from banknote_guard.verify.svm import KERNELS
@@ -103,6 +120,8 @@ class CalibrationConfig:
             raise parameter_error("svm_kernel", "CalibrationConfig", f"one of {KERNELS}", self.svm_kernel)
         if self.svm_data not in SVM_DATA_CHOICES:
             raise parameter_error("svm_data", "CalibrationConfig", "'train' or 'val'", self.svm_data)
+        if isinstance(self.non_notes, bool) or not isinstance(self.non_notes, int) or not 0 <= self.non_notes <= 2000:
+            raise parameter_error("non_notes", "CalibrationConfig", "an integer in [0, 2000] (0: no gate)", self.non_notes)
 
 
 def lognormal_quantile(scores: np.ndarray, q: float) -> float:
@@ -167,6 +186,10 @@ class Calibration:
     pooled_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
     kshot_thresholds: dict[int, float] = field(default_factory=dict)
     kshot_methods: dict[int, str] = field(default_factory=dict)
+    margin_threshold: float = float("inf")
+    margin_method: str = "none"
+    gate_threshold: float = float("inf")
+    gate_method: str = "none"
 
     def threshold_for_k(self, k: int) -> tuple[float, str]:
         """Threshold for a denomination enrolled from ``k`` genuine images, and how it was set."""
@@ -182,6 +205,13 @@ class Calibration:
             return self.thresholds[denom_id]
         return self.pooled_threshold()[0]
 
+    def margin_for(self, n_classes: int) -> float:
+        """The margin threshold in force: the stored one, or :data:`DEFAULT_MARGIN` for a model of two or
+        more denominations that has none (files written before the margin existed)."""
+        if not math.isfinite(self.margin_threshold) and n_classes >= 2:
+            return DEFAULT_MARGIN
+        return self.margin_threshold
+
     def pooled_threshold(self, far: float | None = None) -> tuple[float, str]:
         """Threshold from the pooled held-out scores (for denominations without held-out notes)."""
         return estimate_threshold(np.zeros(0), far or self.false_alarm_rate, pooled=self.pooled_scores)
@@ -195,6 +225,10 @@ class Calibration:
             "unknown_threshold": None if not math.isfinite(self.unknown_threshold) else float(self.unknown_threshold),
             "kshot_thresholds": {str(k): float(v) for k, v in self.kshot_thresholds.items()},
             "kshot_methods": {str(k): str(v) for k, v in self.kshot_methods.items()},
+            "margin_threshold": None if not math.isfinite(self.margin_threshold) else float(self.margin_threshold),
+            "margin_method": self.margin_method,
+            "gate_threshold": None if not math.isfinite(self.gate_threshold) else float(self.gate_threshold),
+            "gate_method": self.gate_method,
         }
 
     @classmethod
@@ -209,6 +243,10 @@ class Calibration:
             pooled_scores=np.zeros(0) if pooled_scores is None else np.asarray(pooled_scores, dtype=np.float64),
             kshot_thresholds={int(k): float(v) for k, v in data.get("kshot_thresholds", {}).items()},
             kshot_methods={int(k): str(v) for k, v in data.get("kshot_methods", {}).items()},
+            margin_threshold=float("inf") if data.get("margin_threshold") is None else float(data["margin_threshold"]),
+            margin_method=str(data.get("margin_method", "none")),
+            gate_threshold=float("inf") if data.get("gate_threshold") is None else float(data["gate_threshold"]),
+            gate_method=str(data.get("gate_method", "none")),
         )
 
 
@@ -249,6 +287,78 @@ def calibrate(
     cal.pooled_scores = pooled
     cal.unknown_threshold = unknown_threshold(cal.thresholds.values(), known_scores if known_scores is not None else s)
     return cal
+
+
+def ambiguity(distances: np.ndarray) -> np.ndarray:
+    """(N,) nearest distance / next nearest distance of each row of (N, C) distances (0 when C < 2).
+
+    0: clearly one denomination; 1: the two nearest are equally close. NaN rows give NaN (and so fail
+    closed in the verdict rule).
+    """
+    d = np.asarray(distances, dtype=np.float64)
+    if d.ndim != 2 or d.shape[1] < 2:
+        return np.zeros(len(d))
+    two = np.partition(d, 1, axis=1)[:, :2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(two[:, 1] > 0, two[:, 0] / two[:, 1], 1.0)
+    r[np.isnan(two).any(axis=1)] = np.nan
+    return r
+
+
+def calibrate_margin(genuine_ambiguity: np.ndarray, n_classes: int) -> tuple[float, str]:
+    """The margin threshold and how it was set (see the module docstring)."""
+    if n_classes < 2:
+        return float("inf"), "none"
+    a = np.asarray(genuine_ambiguity, dtype=np.float64)
+    a = a[np.isfinite(a)]
+    if len(a) < MIN_MARGIN_NOTES:
+        return DEFAULT_MARGIN, "default"
+    q = float(np.quantile(a, 1.0 - UNCERTAIN_RATE, method="higher"))
+    # Never looser than "within 2 % of each other", never stricter than the default.
+    return float(min(max(q, DEFAULT_MARGIN), 0.98)), "quantile"
+
+
+#: Share of held-out genuine notes the not-a-note gate may turn away ("unknown").
+GATE_REJECT_RATE = 0.005
+#: The gate never turns away a picture that is closer to a known note than to every non-note.
+MIN_GATE = 1.0
+
+
+def calibrate_gate(genuine_likeness: np.ndarray) -> tuple[float, str]:
+    """The not-a-note gate threshold from held-out genuine notes' :meth:`Gallery.note_likeness`."""
+    a = np.asarray(genuine_likeness, dtype=np.float64)
+    a = a[np.isfinite(a)]
+    if len(a) < MIN_MARGIN_NOTES:
+        return 2.0 * MIN_GATE, "default"
+    return float(max(np.quantile(a, 1.0 - GATE_REJECT_RATE, method="higher") * 1.1, MIN_GATE)), "quantile"
+
+
+def calibration_warnings(cal: Calibration) -> list[str]:
+    """Plain sentences on what was not calibrated on a denomination's own notes, and why.
+
+    Empty when every denomination's threshold came from its own held-out genuine notes.
+    """
+    by_method: dict[str, list[str]] = {}
+    for denom, method in sorted(cal.methods.items()):
+        by_method.setdefault(method, []).append(denom)
+    out = []
+    if by_method.get("default"):
+        names = ", ".join(by_method["default"])
+        out.append(
+            f"NOT CALIBRATED: {names} had no held-out genuine notes to measure, so the threshold is a fixed "
+            f"default ({cal.thresholds[by_method['default'][0]]:.2f}) and the promised false-alarm rate means "
+            f"nothing. Add more genuine images (at least {MIN_PARAMETRIC} per denomination) and train again."
+        )
+    pooled = by_method.get("pooled", []) + by_method.get("pooled-parametric", [])
+    if pooled:
+        few = ", ".join(f"{d} ({cal.heldout_counts.get(d, 0)})" for d in pooled)
+        out.append(
+            f"Pooled thresholds: {few} had fewer than {MIN_PARAMETRIC} held-out genuine notes each, so "
+            f"{'its threshold was' if len(pooled) == 1 else 'their thresholds were'} taken from the held-out "
+            f"notes of all denominations together ({len(cal.pooled_scores)} notes). They share one value and "
+            "are less certain; more genuine images per denomination give each its own."
+        )
+    return out
 
 
 def unknown_threshold(thresholds: Any, known_scores: np.ndarray) -> float:

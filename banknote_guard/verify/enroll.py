@@ -24,6 +24,7 @@ own notes, explained in a warning.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
@@ -33,7 +34,7 @@ import numpy as np
 from banknote_guard.errors import parameter_error
 from banknote_guard.progress import CancelToken, ProgressCallback, check_cancel, report
 from banknote_guard.verify.bundle import now_iso
-from banknote_guard.verify.calibration import UNKNOWN_FACTOR, estimate_threshold
+from banknote_guard.verify.calibration import DEFAULT_MARGIN, UNKNOWN_FACTOR, estimate_threshold
 from banknote_guard.verify.svm import OneVsRestSVM
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -207,6 +208,9 @@ def _enroll_groups(
             distance=gallery.distance,
         )
         cal.unknown_threshold = max(cal.unknown_threshold, UNKNOWN_FACTOR * max(cal.thresholds.values()))
+        if not math.isfinite(cal.margin_threshold) and len(gallery.classes_) >= 2:
+            # A model trained on one denomination had no margin; with two or more it needs one.
+            cal.margin_threshold, cal.margin_method = DEFAULT_MARGIN, "default"
         enrolled = dict(model.summary.get("enrolled", {}))
         now = now_iso()
         for e in out.enrolled:

@@ -46,6 +46,12 @@ MAX_REFERENCE_PER_CLASS = 256
 DISTANCES = ("sqeuclidean", "cosine")
 
 
+#: Neighbours averaged on each side of the not-a-note gate (:meth:`Gallery.note_likeness`).
+GATE_NEIGHBOURS = 3
+#: Distances to known counterfeits count this much more than to genuine notes in the gate.
+COUNTERFEIT_WEIGHT = 1.2
+
+
 def pairwise_distances(name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Distances between the rows of ``a`` (N, D) and ``b`` (M, D) as an (N, M) float64 array.
 
@@ -89,6 +95,11 @@ class Gallery:
         reference_labels_: (R,) int class index of each reference embedding.
         prototypes_: (P, D) float32 sub-centroids of all classes (see module docstring).
         prototype_labels_: (P,) int class index of each prototype.
+        non_note_embeddings_: (M, D) float32 embeddings of pictures without a note (desks, documents,
+            screens, ...), the "not a note" references of :meth:`note_likeness`; empty when the model
+            has none.
+        counterfeit_embeddings_: (K, D) float32 embeddings of known counterfeits: notes too, so the gate
+            counts them on the note side (metric learning pushes them away from the genuine notes).
     """
 
     def __init__(self, distance: str = "sqeuclidean", max_prototypes: int = 2, split_ratio: float = 0.5) -> None:
@@ -122,6 +133,8 @@ class Gallery:
         self.spread_sources_: list[str] = ["in-sample"] * len(self.classes_)
         self.reference_embeddings_ = np.zeros((0, x.shape[1]), dtype=np.float32)
         self.reference_labels_ = np.zeros(0, dtype=np.int64)
+        self.non_note_embeddings_ = np.zeros((0, x.shape[1]), dtype=np.float32)
+        self.counterfeit_embeddings_ = np.zeros((0, x.shape[1]), dtype=np.float32)
         self._class_prototypes: list[np.ndarray] = [np.zeros((0, x.shape[1]), np.float32)] * len(self.classes_)
         lab = np.asarray(labels)
         for i, c in enumerate(self.classes_):
@@ -349,6 +362,49 @@ class Gallery:
                 out[n] = d[n, i] / self.spreads_[i]
         return out
 
+    # --- not a note --------------------------------------------------------------------------------
+
+    def set_non_notes(self, embeddings: np.ndarray, counterfeits: np.ndarray | None = None) -> "Gallery":
+        """Keep embeddings of pictures without a note as the "not a note" references, and (optionally)
+        embeddings of known counterfeits as further note references."""
+        self._check_fitted()
+        self.non_note_embeddings_ = self._check_refs(embeddings, "embeddings")
+        if counterfeits is not None:
+            self.counterfeit_embeddings_ = self._check_refs(counterfeits, "counterfeits")
+        return self
+
+    def _check_refs(self, embeddings: np.ndarray, name: str) -> np.ndarray:
+        x = np.asarray(embeddings, dtype=np.float32).reshape(-1, self.centroids_.shape[1])
+        if len(x) and not np.isfinite(x).all():
+            raise parameter_error(name, "Gallery.set_non_notes", "finite numbers", "NaN or inf values")
+        return x.copy()
+
+    def note_likeness(self, embeddings: np.ndarray) -> np.ndarray:
+        """(N,) how far an embedding lies from the notes the model knows, relative to pictures without a note.
+
+        The mean distance to the :data:`GATE_NEIGHBOURS` nearest known notes (genuine prototypes and
+        references; known counterfeits count too, their distances stretched by
+        :data:`COUNTERFEIT_WEIGHT` so that they pull less), divided by the mean distance to as many
+        nearest pictures without a note. Small: among the notes; above 1: closer to things that are not
+        notes. Zeros when the model has no "not a note" references (older models).
+        """
+        self._check_fitted()
+        x = np.asarray(embeddings, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[None, :]
+        if not len(self.non_note_embeddings_) or not len(x):
+            return np.zeros(len(x))
+        genuine = np.concatenate([self.prototypes_, self.reference_embeddings_])
+        d_note = _nearest_mean(pairwise_distances(self.distance, x, genuine))
+        if len(self.counterfeit_embeddings_):
+            d_fake = _nearest_mean(pairwise_distances(self.distance, x, self.counterfeit_embeddings_))
+            d_note = np.minimum(d_note, COUNTERFEIT_WEIGHT * d_fake)
+        d_non = _nearest_mean(pairwise_distances(self.distance, x, self.non_note_embeddings_))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(d_non > 0, d_note / d_non, np.inf)
+        r[np.isnan(d_note) | np.isnan(d_non)] = np.nan
+        return r
+
     # --- helpers ---------------------------------------------------------------------------------
 
     def _check_fitted(self) -> None:
@@ -370,6 +426,8 @@ class Gallery:
             "reference_labels": self.reference_labels_.astype(np.int64),
             "prototypes": self.prototypes_,
             "prototype_labels": self.prototype_labels_,
+            "non_note_embeddings": self.non_note_embeddings_.astype(np.float32),
+            "counterfeit_embeddings": self.counterfeit_embeddings_.astype(np.float32),
         }
         meta = {
             "distance": self.distance, "classes": list(self.classes_), "spread_sources": list(self.spread_sources_),
@@ -391,6 +449,12 @@ class Gallery:
         g.counts_ = np.asarray(arrays["counts"], dtype=np.int64).copy()
         g.reference_embeddings_ = np.asarray(arrays["reference_embeddings"], dtype=np.float32).copy()
         g.reference_labels_ = np.asarray(arrays["reference_labels"], dtype=np.int64).copy()
+        g.non_note_embeddings_ = np.asarray(
+            arrays.get("non_note_embeddings", np.zeros((0, g.centroids_.shape[1]))), dtype=np.float32
+        ).reshape(-1, g.centroids_.shape[1]).copy()
+        g.counterfeit_embeddings_ = np.asarray(
+            arrays.get("counterfeit_embeddings", np.zeros((0, g.centroids_.shape[1]))), dtype=np.float32
+        ).reshape(-1, g.centroids_.shape[1]).copy()
         n = len(g.classes_)
         if g.centroids_.shape[0] != n or g.spreads_.shape != (n,) or g.counts_.shape != (n,):
             raise ValueError("gallery arrays do not match the list of denominations")
@@ -405,6 +469,12 @@ class Gallery:
         if any(len(p) == 0 for p in g._class_prototypes):
             raise ValueError("a denomination of the gallery has no prototype")
         return g
+
+
+def _nearest_mean(d: np.ndarray, k: int | None = None) -> np.ndarray:
+    """(N,) mean of the ``k`` (default :data:`GATE_NEIGHBOURS`) smallest values of each row of ``d``."""
+    k = min(k or GATE_NEIGHBOURS, d.shape[1])
+    return np.partition(d, k - 1, axis=1)[:, :k].astype(np.float64).mean(axis=1)
 
 
 def _check_xy(embeddings: np.ndarray, denom_ids: Sequence[str], owner: str) -> tuple[np.ndarray, list[str]]:

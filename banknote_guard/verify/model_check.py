@@ -13,6 +13,10 @@ readable :class:`~banknote_guard.errors.ModelFileError` instead of scoring notes
   verdict rule can silently come out "genuine".
 - :func:`check_consistency`: the gallery, the SVMs and the thresholds describe the same denominations
   with embeddings of the network's size; spreads and thresholds are positive and finite.
+- :func:`check_onnx` (format 3 on): the ONNX graph's description names our input and output and only
+  floating-point network weights that the file holds, and the graph is a bounded block of bytes.
+  (Whether the graph itself runs and fits the network's input and embedding size is checked when it
+  is first loaded into onnxruntime: :class:`~banknote_guard.model.onnx_runtime.OnnxEmbedder`.)
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ MAX_PAYLOAD_DEPTH = 32
 MAX_PAYLOAD_ITEMS = 1_000_000
 #: Largest network input, height x width pixels (the default is 128 x 256 = 32,768).
 MAX_INPUT_PIXELS = 1024 * 1024
+#: Largest ONNX graph without its weights (the default network's is about 0.2 MB).
+MAX_ONNX_GRAPH_BYTES = 64 * 1024 * 1024
 
 
 def _damaged(name: str, what: str) -> ModelFileError:
@@ -71,7 +77,7 @@ def check_network_settings(model_config: Mapping[str, Any], name: str) -> None:
     """Refuse network settings no network can be built from, or that would not fit in memory."""
     from banknote_guard.errors import ParameterError
     from banknote_guard.model.config import ModelConfig
-    from banknote_guard.model.network import validate_model_config
+    from banknote_guard.model.specs import validate_model_config
 
     try:
         config = ModelConfig.from_dict(dict(model_config))
@@ -140,3 +146,27 @@ def check_consistency(bundle: "ModelBundle", name: str) -> None:
         raise _damaged(name, "its threshold for unknown notes is not a positive number")
     if not (0.0 < cal.false_alarm_rate <= 0.5):
         raise _damaged(name, "its false-alarm rate is out of range")
+
+
+def check_onnx(payload: Mapping[str, Any], tensors: Mapping[str, np.ndarray], name: str) -> tuple[str, ...] | None:
+    """The names of the network weights the ONNX graph needs, or None when the model has no graph."""
+    from banknote_guard.model.onnx_runtime import INPUT_NAME, OUTPUT_NAME
+
+    info = payload.get("onnx")
+    graph = tensors.get("onnx/graph")
+    if info is None and graph is None:
+        return None
+    if not isinstance(info, dict) or graph is None:
+        raise _damaged(name, "its ONNX network is incomplete")
+    if info.get("input") != INPUT_NAME or info.get("output") != OUTPUT_NAME:
+        raise _damaged(name, "its ONNX network does not have the expected input and output")
+    if graph.dtype != np.uint8 or graph.ndim != 1 or not 0 < graph.size <= MAX_ONNX_GRAPH_BYTES:
+        raise _damaged(name, "its ONNX network is not a block of bytes of a plausible size")
+    weights = info.get("weights")
+    if not isinstance(weights, list) or not all(isinstance(w, str) for w in weights) or len(set(weights)) != len(weights):
+        raise _damaged(name, "its ONNX network's list of weights is malformed")
+    for w in weights:
+        arr = tensors.get(f"net/{w}")
+        if arr is None or arr.dtype.kind != "f":
+            raise _damaged(name, f"its ONNX network needs a weight the file does not hold ({w!r})")
+    return tuple(weights)

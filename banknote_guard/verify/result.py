@@ -39,6 +39,8 @@ class VerificationResult:
         distances: denomination id -> distance of the embedding to that denomination's centroid.
         probabilities: denomination id -> one-vs-rest SVM probability.
         note_found: whether the note's outline was found in the image (False: the whole image was used).
+        ambiguity: nearest / next-nearest denomination distance (0: clear, 1: two equally close).
+        denomination_unclear: True when ``ambiguity`` is above the model's margin: never "genuine".
         reasons: readable sentences saying why a verdict is "unknown", "uncertain" or "retake" (or what
             else the operator should know); empty for a plain genuine or suspect verdict.
         rectified: the upright note image (H, W, 3) uint8 RGB that was scored; not written to JSON.
@@ -57,6 +59,8 @@ class VerificationResult:
     probabilities: dict[str, float] = field(default_factory=dict)
     note_found: bool | None = None
     reasons: list[str] = field(default_factory=list)
+    ambiguity: float | None = None
+    denomination_unclear: bool = False
     rectified: np.ndarray | None = field(default=None, repr=False, compare=False)
     seconds: float | None = None
 
@@ -83,6 +87,8 @@ class VerificationResult:
             "threshold_scale": float(self.threshold_scale),
             "note_found": self.note_found,
             "reasons": list(self.reasons),
+            "ambiguity": _finite_or_none(self.ambiguity),
+            "denomination_unclear": bool(self.denomination_unclear),
             "seconds": self.seconds,
         }
 

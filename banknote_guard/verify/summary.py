@@ -42,8 +42,8 @@ class BatchSummary:
     def add(self, result: VerificationResult) -> None:
         key = result.verdict if result.ok and result.verdict else "error"
         self.verdicts[key] += 1
-        if not result.ok or not result.denomination or key == "unknown":
-            return
+        if not result.ok or not result.denomination or key in ("unknown", "retake"):
+            return  # no denomination to count: not a note, or a picture to take again
         self.per_denomination[result.denomination][key] += 1
         value = denomination_value(result.denomination)
         if value is None:
@@ -51,14 +51,15 @@ class BatchSummary:
         currency, amount = value
         if key == "genuine":
             self.genuine_value[currency] += amount
-        elif key == "suspect":
-            self.suspect_value[currency] += amount
+        elif key == "suspect" and not result.denomination_unclear:
+            self.suspect_value[currency] += amount  # an unclear denomination's value is not certain: not added
 
     def text(self) -> str:
         """One or two lines for a person, e.g. ``"12 notes: 10 genuine, 1 suspect, ..."``."""
         if not self.total:
             return "No notes verified yet."
-        parts = [f"{self.verdicts.get(k, 0)} {k}" for k in ("genuine", "suspect", "unknown", "error") if self.verdicts.get(k)]
+        parts = [f"{self.verdicts.get(k, 0)} {k}" for k in ("genuine", "suspect", "uncertain", "unknown", "retake", "error")
+                 if self.verdicts.get(k)]
         line = f"{self.total} image{'s' if self.total != 1 else ''}: " + ", ".join(parts)
         if self.genuine_value:
             line += ".  Genuine value: " + ", ".join(f"{_money(v)} {c}" for c, v in sorted(self.genuine_value.items()))

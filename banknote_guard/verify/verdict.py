@@ -8,13 +8,18 @@ Rule, for a note whose nearest denomination has calibrated threshold ``t``:
 - ``"retake"`` when the picture is not good enough to judge (blurred, too dark, glare, note cut off
   or too small, several notes: the capture-quality reasons given by the caller): a blurred or cut-off
   genuine note must not raise an alarm, and a blurred counterfeit must not pass;
-- ``"unknown"`` when the score exceeds the model's unknown threshold (far beyond every known note,
+- ``"unknown"`` when the picture lies closer to pictures without a note (desks, documents, screens,
+  hands) than to the notes the model knows, beyond the model's calibrated gate
+  (``not_a_note``); or when the score exceeds the model's unknown threshold (far beyond every known note,
   counterfeits included), or when no note outline was found *and* the score exceeds both ``t`` and
   the highest score of any known note seen at calibration (``unknown_threshold / UNKNOWN_FACTOR``):
   probably not a note at all. A counterfeit in a tightly cropped scan (no outline to find) is
   therefore still "suspect", not "unknown";
-- else ``"genuine"`` only when the score is at most ``t x threshold_scale``;
-- else ``"suspect"``.
+- else ``"suspect"`` when the score is above ``t x threshold_scale`` (counterfeit evidence; a suspect
+  note whose denomination is also unclear stays suspect, with that said in its reasons);
+- else ``"uncertain"`` when the note's denomination is not clear: its ambiguity (nearest / next
+  nearest denomination distance) is above the model's calibrated margin threshold;
+- else ``"genuine"``.
 
 The rule **fails closed**: "genuine" needs a finite score positively at or below a finite, positive
 threshold. A NaN or infinite score or threshold (a damaged model, a numerical fault) gives
@@ -55,29 +60,37 @@ def judge(
     note_found: bool = True,
     threshold_scale: float = DEFAULT_THRESHOLD_SCALE,
     retake_reasons: Sequence[str] = (),
+    ambiguity: float = 0.0,
+    margin_threshold: float = float("inf"),
+    not_a_note: bool = False,
 ) -> "Verdict":
     """The verdict of one note (see the module docstring for the rule)."""
     if retake_reasons:
         return "retake"
-    if any(math.isnan(x) for x in (score, threshold, unknown_threshold, threshold_scale)):
+    if any(math.isnan(x) for x in (score, threshold, unknown_threshold, threshold_scale, ambiguity, margin_threshold)):
         return "suspect"  # a damaged model or a numerical fault: flag the note, never pass it
+    if not_a_note:
+        return "unknown"
     if score > unknown_threshold or (not note_found and score > max(threshold, unknown_threshold / UNKNOWN_FACTOR)):
         return "unknown"
     limit = threshold * threshold_scale
-    if math.isfinite(score) and math.isfinite(limit) and limit > 0 and score <= limit:
-        return "genuine"
-    return "suspect"
+    if not (math.isfinite(score) and math.isfinite(limit) and limit > 0 and score <= limit):
+        return "suspect"
+    if ambiguity > margin_threshold:
+        return "uncertain"
+    return "genuine"
 
 
 def rejudge(result: "VerificationResult", threshold_scale: float) -> "VerificationResult":
     """``result`` as judged with another threshold scale (the same object when nothing changes).
 
-    Only the genuine/suspect boundary moves; "unknown" and error results stay as they are. The
-    reported threshold becomes the calibrated threshold times ``threshold_scale``.
+    Only the genuine/suspect boundary moves; "unknown", "retake" and error results stay as they are,
+    and a note whose denomination is unclear never becomes "genuine" (it is "uncertain" when its score
+    passes). The reported threshold becomes the calibrated threshold times ``threshold_scale``.
     """
     if (
         not result.ok
-        or result.verdict not in ("genuine", "suspect")
+        or result.verdict not in ("genuine", "suspect", "uncertain")
         or result.threshold is None
         or result.counterfeit_score is None
         or abs(threshold_scale - result.threshold_scale) < 1e-12
@@ -87,5 +100,6 @@ def rejudge(result: "VerificationResult", threshold_scale: float) -> "Verificati
     threshold = calibrated * threshold_scale
     limit_ok = math.isfinite(threshold) and threshold > 0
     score = float(result.counterfeit_score)
-    verdict: Verdict = "genuine" if limit_ok and math.isfinite(score) and score <= threshold else "suspect"
+    passes = limit_ok and math.isfinite(score) and score <= threshold
+    verdict: Verdict = ("uncertain" if result.denomination_unclear else "genuine") if passes else "suspect"
     return dataclasses.replace(result, threshold=threshold, threshold_scale=threshold_scale, verdict=verdict)

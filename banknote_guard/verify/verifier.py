@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import glob
 import os
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -39,6 +40,7 @@ from banknote_guard.progress import (
     check_cancel,
     report,
 )
+from banknote_guard.verify.calibration import ambiguity
 from banknote_guard.verify.result import NOT_GENUINE, VerificationResult
 from banknote_guard.verify.verdict import (
     DEFAULT_THRESHOLD_SCALE,
@@ -50,8 +52,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.verify.bundle import ModelBundle
 
 _GLOB_CHARS = frozenset("*?[")
-#: One prepared image: (item, upright note or None, outline found, error or None, seconds).
-_Prepared = tuple["_Item", "np.ndarray | None", bool, "str | None", float]
+#: One prepared image: (item, upright note or None, outline found, error or None, seconds, reasons to
+#: capture it again (:mod:`~banknote_guard.verify.quality`)).
+_Prepared = tuple["_Item", "np.ndarray | None", bool, "str | None", float, "list[str]"]
 
 
 @dataclass
@@ -154,20 +157,30 @@ class Verifier:
         self.batch_size = batch_size
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
         self.config = bundle.config
+        # Each note's retake reasons travel to score() beside the call (see _score_prepared).
+        self._retake = threading.local()
 
     # --- single images ---------------------------------------------------------------------------
 
-    def verify_image(self, rgb: np.ndarray, name: str = "image") -> VerificationResult:
-        """Verify one image already in memory (clipboard, camera frame)."""
-        from banknote_guard.model.preprocess import prepare_image
+    def verify_image(self, rgb: np.ndarray, name: str = "image", *, expect_outline: bool = False) -> VerificationResult:
+        """Verify one image already in memory (clipboard, camera frame).
+
+        ``expect_outline``: the picture should show a whole note on a background (a camera frame, a
+        scanned page), so finding no note outline in it means "retake: no note"
+        (:mod:`~banknote_guard.verify.quality`).
+        """
+        from banknote_guard.model.preprocess import prepare_note
+        from banknote_guard.verify.quality import retake_reasons
 
         start = time.perf_counter()
         try:
-            note, found = prepare_image(rgb, self.config)
+            prepared = prepare_note(rgb, self.config)
+            note, found = prepared.image, prepared.found
+            retake = retake_reasons(prepared, self.config, expect_outline=expect_outline)
         except (ValueError, TypeError, BanknoteGuardError) as exc:
             return VerificationResult.failed(name, f"Cannot use image {name!r}: {exc}")
         emb = self.bundle.embedder.embed([note])
-        (result,) = self.score(emb, [name], [found], [note])
+        (result,) = self._score_prepared(emb, [name], [found], [note], [retake])
         result.seconds = time.perf_counter() - start
         return result
 
@@ -224,35 +237,36 @@ class Verifier:
             pool.shutdown(wait=False, cancel_futures=True)
         return [r for r in results if r is not None]
 
-    def _prepare(self, item: _Item) -> tuple[_Item, np.ndarray | None, bool, str | None, float]:
-        from banknote_guard.model.preprocess import load_and_prepare
+    def _prepare(self, item: _Item) -> _Prepared:
+        from banknote_guard.model.preprocess import load_and_prepare_note
+        from banknote_guard.verify.quality import retake_reasons
 
         start = time.perf_counter()
         if item.path is None:  # pragma: no cover - items with an error are never prepared
-            return item, None, False, item.error or "no file", 0.0
+            return item, None, False, item.error or "no file", 0.0, []
         try:
-            note, found = load_and_prepare(item.path, self.config)
-            return item, note, found, None, time.perf_counter() - start
+            prepared = load_and_prepare_note(item.path, self.config)
+            retake = retake_reasons(prepared, self.config)
+            return item, prepared.image, prepared.found, None, time.perf_counter() - start, retake
         except BanknoteGuardError as exc:
-            return item, None, False, str(exc), time.perf_counter() - start
+            return item, None, False, str(exc), time.perf_counter() - start, []
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
-            return item, None, False, f"Cannot use image {item.name!r}: {exc}", time.perf_counter() - start
+            return item, None, False, f"Cannot use image {item.name!r}: {exc}", time.perf_counter() - start, []
 
-    def _finish_batch(
-        self, prepared: Sequence[tuple[_Item, np.ndarray | None, bool, str | None, float]]
-    ) -> list[VerificationResult]:
+    def _finish_batch(self, prepared: Sequence[_Prepared]) -> list[VerificationResult]:
         ok = [p for p in prepared if p[3] is None]
         scored: list[VerificationResult] = []
         if ok:
             start = time.perf_counter()
             emb = self.bundle.embedder.embed([p[1] for p in ok])
-            scored = self.score(emb, [p[0].name for p in ok], [p[2] for p in ok], [p[1] for p in ok])
+            scored = self._score_prepared(emb, [p[0].name for p in ok], [p[2] for p in ok], [p[1] for p in ok],
+                                          [p[5] for p in ok])
             share = (time.perf_counter() - start) / len(ok)
             for r, p in zip(scored, ok):
                 r.seconds = p[4] + share
         it = iter(scored)
         out = []
-        for item, _, _, error, seconds in prepared:
+        for item, _, _, error, seconds, _ in prepared:
             if error is not None:
                 r = VerificationResult.failed(item.name, error)
                 r.seconds = seconds
@@ -263,16 +277,38 @@ class Verifier:
 
     # --- scoring ---------------------------------------------------------------------------------
 
+    def _score_prepared(
+        self,
+        embeddings: np.ndarray,
+        names: Sequence[str],
+        note_found: Sequence[bool],
+        rectified: Sequence[np.ndarray | None],
+        retake: Sequence[Sequence[str]],
+    ) -> list[VerificationResult]:
+        """:meth:`score` with each note's retake reasons handed over beside the call, so that a
+        subclass overriding ``score`` with its four arguments (a recording verifier) still passes
+        them on."""
+        self._retake.reasons = retake
+        try:
+            return self.score(embeddings, names, note_found, rectified)
+        finally:
+            self._retake.reasons = None
+
     def score(
         self,
         embeddings: np.ndarray,
         names: Sequence[str],
         note_found: Sequence[bool] | None = None,
         rectified: Sequence[np.ndarray | None] | None = None,
+        *,
+        retake_reasons: Sequence[Sequence[str]] | None = None,
     ) -> list[VerificationResult]:
         """Verdicts for embeddings (see the module docstring for the rule)."""
+        if retake_reasons is None:
+            retake_reasons = getattr(self._retake, "reasons", None)
         return score_embeddings(
-            self.bundle, embeddings, names, note_found, rectified, threshold_scale=self.threshold_scale
+            self.bundle, embeddings, names, note_found, rectified, threshold_scale=self.threshold_scale,
+            retake_reasons=retake_reasons,
         )
 
 
@@ -284,6 +320,7 @@ def score_embeddings(
     rectified: Sequence[np.ndarray | None] | None = None,
     *,
     threshold_scale: float = DEFAULT_THRESHOLD_SCALE,
+    retake_reasons: Sequence[Sequence[str]] | None = None,
 ) -> list[VerificationResult]:
     """Turn embeddings into :class:`VerificationResult` objects with the model's verdict rule.
 
@@ -294,6 +331,9 @@ def score_embeddings(
         note_found: whether each note's outline was found (default: True for all).
         rectified: the rectified images, kept on the results (optional).
         threshold_scale: the operator's threshold scale (see :mod:`~banknote_guard.verify.verdict`).
+        retake_reasons: for each note, why its picture is not good enough to judge
+            (:mod:`~banknote_guard.verify.quality`); a note with reasons is "retake" and they
+            are its ``reasons`` (default: none).
     """
     gallery, cal = bundle.gallery, bundle.calibration
     n = len(names)
@@ -304,12 +344,24 @@ def score_embeddings(
     proba = bundle.svm.predict_proba(embeddings)
     svm_classes = bundle.svm.classes_
     classes = gallery.classes_
+    amb = ambiguity(dist)
+    margin = cal.margin_for(len(classes))
+    likeness = gallery.note_likeness(embeddings)
     out: list[VerificationResult] = []
     for i in range(n):
         denom = classes[int(best[i])]
         thr = float(cal.threshold_for(denom))
         s = float(score[i])
-        verdict = judge(s, thr, cal.unknown_threshold, note_found=bool(found[i]), threshold_scale=threshold_scale)
+        a = float(amb[i])
+        unclear = not (a <= margin)
+        not_a_note = not (float(likeness[i]) <= cal.gate_threshold)
+        retake = list(retake_reasons[i]) if retake_reasons is not None else []
+        verdict = judge(
+            s, thr, cal.unknown_threshold, note_found=bool(found[i]), threshold_scale=threshold_scale,
+            ambiguity=a, margin_threshold=margin, not_a_note=not_a_note, retake_reasons=retake,
+        )
+        # A picture to capture again says only why: what its scores would mean does not count.
+        reasons = retake or _reasons(verdict, denom, dist[i], classes, unclear, bool(found[i]), not_a_note)
         out.append(
             VerificationResult(
                 path=str(names[i]),
@@ -321,8 +373,31 @@ def score_embeddings(
                 distances={c: float(dist[i, j]) for j, c in enumerate(classes)},
                 probabilities={c: float(proba[i, j]) for j, c in enumerate(svm_classes)},
                 note_found=bool(found[i]),
+                reasons=reasons,
+                ambiguity=a,
+                denomination_unclear=unclear,
                 rectified=None if rectified is None else rectified[i],
             )
+        )
+    return out
+
+
+def _reasons(
+    verdict: str, denom: str, dist: np.ndarray, classes: Sequence[str], unclear: bool, found: bool, not_a_note: bool
+) -> list[str]:
+    """Readable sentences for verdicts that need them (uncertain, unknown, an unclear suspect)."""
+    out = []
+    if unclear and len(classes) > 1:
+        order = np.argsort(dist)
+        second = classes[int(order[1])]
+        out.append(f"Its denomination is not clear: {denom} and {second} are nearly equally close.")
+    if verdict == "unknown" and not_a_note:
+        out.append("It does not look like a banknote: it is closer to pictures without a note (a desk, a "
+                   "document, a screen, a hand) than to any note this model knows.")
+    elif verdict == "unknown":
+        out.append(
+            "It matches no denomination this model knows" + ("" if found else ", and no note outline was found")
+            + ": not a note, or a denomination that has not been enrolled."
         )
     return out
 

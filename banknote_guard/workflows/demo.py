@@ -462,6 +462,9 @@ def run_demo(
     Returns:
         The :class:`DemoSummary`.
     """
+    from banknote_guard.model.requirements import require_torch
+
+    require_torch("The full demo (it trains a model)")
     from banknote_guard.data.dataset import discover_dataset
     from banknote_guard.synth.generator import generate_dataset
 

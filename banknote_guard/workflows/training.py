@@ -18,6 +18,12 @@
 
 Cancelling during training keeps the best weights so far: the model is still built and saved, with
 ``summary["cancelled"] = True``. Cancelling before the first epoch ends raises CancelledError.
+
+Under ``torchrun`` (several processes), every process trains (DistributedDataParallel, see
+:mod:`~banknote_guard.model.distributed`) and only rank 0 builds the gallery, calibrates and writes the
+model; the other processes return a :class:`TrainOutcome` without a bundle. The summary records
+how the model was computed: ``world_size``, ``devices`` and ``hardware`` (backend, precision, loader
+workers, mining scope).
 """
 
 from __future__ import annotations
@@ -34,18 +40,23 @@ import numpy as np
 from banknote_guard import __version__
 from banknote_guard.errors import ParameterError
 from banknote_guard.progress import CancelToken, ProgressCallback, report
-from banknote_guard.verify.bundle import ModelBundle, now_iso
+from banknote_guard.verify.bundle import ModelBundle, now_iso, round_to_storage
 from banknote_guard.verify.calibration import (
     CalibrationConfig,
+    ambiguity,
     calibrate,
+    calibrate_margin,
+    calibration_warnings,
     kshot_thresholds,
 )
 from banknote_guard.verify.gallery import Gallery
+from banknote_guard.verify.not_a_note import fit_gate
 from banknote_guard.verify.svm import OneVsRestSVM
 
 if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.data.records import ImageRecord
     from banknote_guard.model.config import ModelConfig, TrainConfig
+    from banknote_guard.model.devices import TrainRuntime
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +69,25 @@ class TrainOutcome:
     """What :func:`train_model` produced.
 
     Attributes:
-        bundle: the model (already saved to ``model_path``).
+        bundle: the model (already saved to ``model_path``); None on the processes other than rank 0
+            of a distributed run (rank 0 writes the model).
         model_path: where it was saved.
         history: per-epoch training figures from the trainer.
         metrics: quick validation figures (see the module docstring); None where undefined.
         cancelled: True when training was cancelled (the model holds the best weights so far).
         seconds: wall time of the whole run.
+        rank: this process's rank in a distributed run (0 otherwise).
+        hardware: world size, backend, devices, precision, loader workers, mining scope.
     """
 
-    bundle: ModelBundle
+    bundle: ModelBundle | None
     model_path: Path
     history: list[dict[str, float]] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
     cancelled: bool = False
     seconds: float = 0.0
+    rank: int = 0
+    hardware: dict[str, Any] = field(default_factory=dict)
 
 
 def checkpoint_path_for(out_path: str | Path) -> Path:
@@ -89,6 +105,7 @@ def train_model(
     resume: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    runtime: "TrainRuntime | None" = None,
 ) -> TrainOutcome:
     """Train the network, fit the gallery, SVMs and thresholds, evaluate on held-out notes, save.
 
@@ -100,9 +117,17 @@ def train_model(
         resume: continue an interrupted training from ``<out_path>.ckpt``.
         progress: receives "prepare"/"train" reports from the trainer, then "gallery", "calibrate", "save".
         cancel: stops training (the best weights so far are kept and saved).
+        runtime: device, precision, loader workers and mining scope
+            (:class:`~banknote_guard.model.devices.TrainRuntime`; default: a CUDA GPU when present).
+            Under torchrun the processes join one DistributedDataParallel run.
     """
+    from banknote_guard.model.requirements import require_torch
+
+    require_torch("Training")
     from banknote_guard.data.dataset import discover_dataset
     from banknote_guard.model.config import TrainConfig
+    from banknote_guard.model.devices import TrainRuntime
+    from banknote_guard.model.distributed import distributed_session
     from banknote_guard.model.trainer import train
 
     started = time.monotonic()
@@ -111,10 +136,19 @@ def train_model(
     if out_path.is_dir():
         raise ParameterError(f"The model path {str(out_path)!r} is a folder; give a file name such as model.bgm.")
     config = config or TrainConfig()
+    runtime = runtime or TrainRuntime()
+    runtime.check()
     dataset = discover_dataset(dataset_root)
-    result = train(
-        dataset, config, checkpoint_path=checkpoint_path_for(out_path), resume=resume, progress=progress, cancel=cancel
-    )
+    with distributed_session(runtime.device) as dist:
+        result = train(
+            dataset, config, checkpoint_path=checkpoint_path_for(out_path), resume=resume,
+            progress=progress if dist.is_main else None, cancel=cancel, runtime=runtime, dist=dist,
+        )
+    if result.rank != 0:  # rank 0 builds and writes the model
+        return TrainOutcome(
+            bundle=None, model_path=out_path, history=list(result.history), cancelled=bool(result.cancelled),
+            seconds=time.monotonic() - started, rank=result.rank, hardware=result.hardware,
+        )
     # From here on the work is short and is not cancelled: a cancelled training still yields a model.
     bundle, metrics = build_bundle(
         result.net,
@@ -126,6 +160,7 @@ def train_model(
         progress=progress,
         train_images=result.train_images,
         val_images=result.val_images,
+        device=str(dist.device),
     )
     genuine = {d: len(dataset.genuine(d)) for d in dataset.denominations}
     counterfeit = {d: len(dataset.counterfeit(d)) for d in dataset.denominations}
@@ -138,6 +173,9 @@ def train_model(
             "cancelled": bool(result.cancelled),
             "train_seconds": float(result.seconds),
             "images_per_second": float(result.images_per_second),
+            "world_size": int(result.hardware.get("world_size", 1)),
+            "devices": list(result.hardware.get("devices", [])),
+            "hardware": result.hardware,
             "dataset": {
                 "root": str(Path(dataset_root)),
                 "images": len(dataset),
@@ -160,6 +198,7 @@ def train_model(
         metrics=metrics,
         cancelled=bool(result.cancelled),
         seconds=time.monotonic() - started,
+        hardware=result.hardware,
     )
 
 
@@ -191,6 +230,7 @@ def build_bundle(
     progress: ProgressCallback | None = None,
     train_images: Any = None,
     val_images: Any = None,
+    device: str | None = None,
 ) -> tuple[ModelBundle, dict[str, Any]]:
     """Fit gallery, SVMs and thresholds for a trained network; returns the bundle and quick metrics.
 
@@ -203,14 +243,16 @@ def build_bundle(
             gallery's genuine notes, "val": the held-out genuine notes).
         progress: receives "gallery" and "calibrate" reports.
         train_images, val_images: already prepared images of the records (skips reading them again).
+        device: where the notes are embedded (default: the process's inference device).
     """
     from banknote_guard.model.embedder import Embedder
     from banknote_guard.verify.verifier import score_embeddings
 
-    calibration = calibration or CalibrationConfig()
-    far, svm_kernel = calibration.false_alarm_rate, calibration.svm_kernel
+    calibration_config = calibration or CalibrationConfig()
+    far, svm_kernel = calibration_config.false_alarm_rate, calibration_config.svm_kernel
     net.eval()
-    embedder = Embedder(net, model_config)
+    round_to_storage(net)  # calibrate exactly the weights the model file will hold (float16 kernels)
+    embedder = Embedder(net, model_config, device=device)
     report(progress, "gallery", "Embedding training notes", done=0, total=2)
     tr_emb, tr_rec = _embed_records(embedder, model_config, train_records, train_images, progress)
     report(progress, "gallery", "Embedding validation notes", done=1, total=2)
@@ -225,7 +267,7 @@ def build_bundle(
     svm_x = gallery.reference_embeddings_
     svm_y = [gallery.classes_[i] for i in gallery.reference_labels_]
     svm_source = "train"
-    if calibration.svm_data == "val":
+    if calibration_config.svm_data == "val":
         if len(set(va_gen_ids)) >= 2 and set(va_gen_ids) == set(gallery.classes_):
             svm_x, svm_y, svm_source = va_emb[va_gen], va_gen_ids, "val"
         else:
@@ -244,6 +286,9 @@ def build_bundle(
         calibration.kshot_thresholds, calibration.kshot_methods = kshot_thresholds(
             gallery, va_emb[va_gen], va_gen_ids, far
         )
+    calibration.margin_threshold, calibration.margin_method = calibrate_margin(
+        ambiguity(gallery.distances(va_emb[va_gen])) if va_gen.any() else np.zeros(0), len(gallery.classes_)
+    )
     report(progress, "calibrate", "Thresholds calibrated", done=1, total=1)
 
     state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
@@ -259,8 +304,23 @@ def build_bundle(
             "svm_data": svm_source,
         },
     )
+    if calibration_config.non_notes:
+        report(progress, "calibrate", "Teaching the model what is not a note", done=0, total=1)
+        held_out = va_emb[va_gen] if va_gen.any() else tr_emb[tr_gen]
+        fakes = np.concatenate([tr_emb[~tr_gen], va_emb[~va_gen]]) if len(va_emb) else tr_emb[~tr_gen]
+        fit_gate(bundle, held_out, counterfeit_embeddings=fakes, n=calibration_config.non_notes, embedder=embedder)
     metrics = quick_metrics(bundle, va_emb, va_rec, score_embeddings)
     bundle.summary["metrics"] = metrics
+    warnings = calibration_warnings(bundle.calibration)
+    if not (~va_gen).any():
+        warnings.append(
+            "Counterfeit detection was not measured: there were no counterfeit notes among the held-out "
+            "notes (ROC AUC and catch rate are n/a). Add counterfeit images, or evaluate the model on a "
+            "labelled test folder with 'banknote-guard evaluate'."
+        )
+    bundle.summary["warnings"] = warnings
+    for line in warnings:
+        log.warning(line)
     return bundle, metrics
 
 
@@ -294,6 +354,7 @@ def quick_metrics(bundle: ModelBundle, emb: np.ndarray, records: Sequence["Image
         out["catch_rate"] = float(flagged[~gen].mean())
     if gen.any():
         out["false_alarm_rate"] = float(flagged[gen].mean())
+        out["uncertain_rate_genuine"] = float(np.mean([r.verdict == "uncertain" for r, g in zip(results, gen) if g]))
         sel = gen & known
         if sel.any():
             true = [r.denom_id for r, s in zip(records, sel) if s]

@@ -313,7 +313,11 @@ from banknote_guard.data.imageio import load_image
 arg = sys.argv[2]
 out = load_image(sys.argv[1], **({} if arg == "default" else {"max_side": None if arg == "none" else int(arg)}))
 assert out.dtype.name == "uint8" and out.ndim == 3 and out.shape[2] == 3
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+try:  # this process's own high-water mark (ru_maxrss would include what the parent had before exec)
+    with open("/proc/self/status") as fh:
+        peak = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
+except OSError:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
 print(out.shape[0], out.shape[1], peak)
 """
 

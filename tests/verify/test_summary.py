@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from banknote_guard.verify.result import VerificationResult
@@ -74,3 +75,53 @@ def test_summary_counts_and_values_per_currency() -> None:
     assert text.startswith("7 images: 4 genuine, 1 suspect, 1 unknown, 1 error")
     assert "Genuine value: 45 KRT, 10 VLM" in text and "Suspect value: 20 KRT" in text
     assert summarise([]).text() == "No notes verified yet."
+
+
+def test_a_note_whose_denomination_is_not_clear_is_never_genuine() -> None:
+    from banknote_guard.verify.calibration import DEFAULT_MARGIN, ambiguity, calibrate_margin
+
+    assert judge(1.0, 2.0, 10.0, ambiguity=0.95, margin_threshold=0.9) == "uncertain"
+    assert judge(1.0, 2.0, 10.0, ambiguity=0.5, margin_threshold=0.9) == "genuine"
+    assert judge(3.0, 2.0, 10.0, ambiguity=0.95, margin_threshold=0.9) == "suspect"  # evidence wins
+    assert judge(1.0, 2.0, 10.0, ambiguity=float("nan"), margin_threshold=0.9) != "genuine"
+    # the threshold scale can never turn an unclear note into a genuine one
+    unclear = VerificationResult(path="x", denomination="KRT/20", verdict="suspect", counterfeit_score=2.5,
+                                 threshold=2.0, denomination_unclear=True)
+    assert rejudge(unclear, 2.0).verdict == "uncertain"
+    # ambiguity: nearest / next nearest
+    np.testing.assert_allclose(ambiguity(np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 1.0]])), [0.5, 1 / 3])
+    assert ambiguity(np.array([[1.0], [2.0]])).tolist() == [0.0, 0.0]
+    # margin: a quantile of held-out genuine ambiguities, bounded; default with few notes; none for one class
+    rng = np.random.default_rng(0)
+    m, method = calibrate_margin(rng.uniform(0.1, 0.95, 500), 3)
+    assert method == "quantile" and 0.93 <= m <= 0.98
+    assert calibrate_margin(np.full(500, 0.2), 3) == (DEFAULT_MARGIN, "quantile")
+    assert calibrate_margin(np.full(5, 0.2), 3) == (DEFAULT_MARGIN, "default")
+    assert calibrate_margin(np.full(500, 0.2), 1)[1] == "none"
+
+
+def test_scoring_says_which_denominations_are_confused(tiny_bundle) -> None:
+    from banknote_guard.verify.verifier import score_embeddings
+
+    c = tiny_bundle.gallery.centroids_
+    halfway = (c[0] + c[1]) / 2
+    res = score_embeddings(tiny_bundle, np.stack([c[0], halfway]).astype(np.float32), ["a", "b"])
+    assert not res[0].denomination_unclear
+    assert res[1].denomination_unclear and res[1].verdict != "genuine"
+    assert any("nearly equally close" in r for r in res[1].reasons)
+    assert res[1].to_json()["denomination_unclear"] is True
+
+
+def test_totals_never_add_a_value_that_is_not_certain() -> None:
+    results = [
+        _r("KRT/20", "genuine"),
+        _r("KRT/50", "uncertain"),
+        _r("KRT/100", "retake"),
+        VerificationResult(path="x", denomination="KRT/10", verdict="suspect", counterfeit_score=3.0, threshold=2.0,
+                           denomination_unclear=True),
+        _r("KRT/5", "suspect", score=3.0),
+    ]
+    s = summarise(results)
+    assert s.genuine_value == {"KRT": 20.0} and s.suspect_value == {"KRT": 5.0}
+    assert "KRT/100" not in s.per_denomination
+    assert "1 uncertain" in s.text() and "1 retake" in s.text()

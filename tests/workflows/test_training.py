@@ -102,3 +102,28 @@ def test_a_single_denomination_without_counterfeits_still_makes_a_model(pattern_
     assert res.verdict == "genuine" and 0.5 < res.probabilities["TST/0"] <= 1.0
     back = ModelBundle.from_bytes(bundle.to_bytes())
     assert back.svm.single_class_
+
+
+def test_too_little_data_is_said_loudly_in_the_model_summary(pattern_dataset) -> None:
+    """Training on a few notes: thresholds that are defaults or pooled are named, with why."""
+    import torch
+
+    from banknote_guard.model.network import EmbeddingNet
+    from banknote_guard.verify.calibration import calibration_warnings
+    from banknote_guard.workflows.training import build_bundle
+
+    _, records = pattern_dataset
+    cfg = ModelConfig(backbone="small_cnn", embedding_dim=8, image_height=32, image_width=64)
+    torch.manual_seed(0)
+    net = EmbeddingNet(cfg)
+    genuine0 = [r for r in records if r.is_genuine and r.denom_id == "TST/0"]
+    # nothing held out: every threshold is a default
+    bundle, metrics = build_bundle(net, cfg, TrainConfig(model=cfg), genuine0[:5], [])
+    warnings = bundle.summary["warnings"]
+    assert any(w.startswith("NOT CALIBRATED: TST/0") for w in warnings)
+    assert any("not measured" in w for w in warnings)
+    assert bundle.describe()["warnings"] == warnings
+    # a few held-out notes: pooled thresholds, said with the counts
+    bundle, _ = build_bundle(net, cfg, TrainConfig(model=cfg), records[::2], records[1::2])
+    assert any(w.startswith("Pooled thresholds: TST/0 (6)") for w in bundle.summary["warnings"])
+    assert calibration_warnings(bundle.calibration) == [w for w in bundle.summary["warnings"] if "Pooled" in w]

@@ -285,7 +285,7 @@ class DatasetsPage(Page):
     # --- actions ------------------------------------------------------------------------------
 
     def choose_root(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a dataset folder", self.settings.last_folder or str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, "Choose a dataset folder", self.settings.dialog_folder)
         if folder:
             self.settings.last_folder = folder
             self.load_root(folder)

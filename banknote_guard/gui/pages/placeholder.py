@@ -23,14 +23,4 @@ class ComingLaterPage(Page):
         self.body.addStretch(1)
 
 
-PLACEHOLDERS = [
-    ("Capture", "Capture (webcam / scanner)",
-     "Verify notes straight from a webcam or a document scanner, one after another. The camera and "
-     "scanner chosen on the Settings page will be used. For now, save the pictures as files and open "
-     "them on the Verify page."),
-    ("History", "History",
-     "A searchable record of every note verified on this computer: when, by which operator, with which "
-     "model, and the verdict."),
-    ("Reports", "Reports",
-     "Printable PDF, HTML and CSV reports of a batch or a day's work, with the suspect notes' images."),
-]
+PLACEHOLDERS: list[tuple[str, str, str]] = []

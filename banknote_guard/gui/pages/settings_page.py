@@ -143,6 +143,7 @@ class SettingsPage(Page):
         col1 = QVBoxLayout()
         col1.addWidget(model_box)
         col1.addWidget(op_box)
+        col1.addWidget(self._history_box())
         col1.addStretch(1)
         col2 = QVBoxLayout()
         col2.addWidget(dev_box)
@@ -153,6 +154,51 @@ class SettingsPage(Page):
         self.body.addLayout(grid)
         self.body.addStretch(1)
         self.body.addWidget(log_label)
+
+    def _history_box(self) -> QGroupBox:
+        """Where verified notes are recorded, and the desk's name."""
+        s = self.settings
+        self.history_location = QLineEdit(s.history_location)
+        self.history_location.setPlaceholderText(f"default: {self.api.default_history_path()}")
+        self.history_location.setToolTip(
+            "A SQLite file on this computer, or a cash centre's PostgreSQL server: "
+            "postgresql://user:password@host/database. With a server, notes wait in this desk's own file "
+            "while the server cannot be reached and are sent when it can."
+        )
+        self.history_location.editingFinished.connect(self._save_history_location)
+        browse = QPushButton("Browse\u2026")
+        browse.clicked.connect(self._browse_history)
+        row = QHBoxLayout()
+        row.addWidget(self.history_location, 1)
+        row.addWidget(browse)
+        self.station = QLineEdit(s.station_name)
+        self.station.setPlaceholderText(f"default: {self.api.default_station()}")
+        self.station.setToolTip("The desk's name, recorded with every note")
+        self.station.editingFinished.connect(lambda: setattr(self.settings, "station_name", self.station.text().strip()))
+        box = QGroupBox("Verification history")
+        form = QFormLayout(box)
+        form.addRow("History:", _with_hint(row, "Every verified note is recorded here. Empty: a file in your data "
+                                                "folder. Keep the file on this computer's own disk, never on a "
+                                                "network share; several desks share a PostgreSQL server instead."))
+        form.addRow("Station name:", self.station)
+        return box
+
+    def _save_history_location(self) -> None:
+        text = self.history_location.text().strip()
+        if text != self.settings.history_location:
+            self.settings.history_location = text
+            self.settings_changed.emit()
+
+    def _browse_history(self) -> None:
+        start = self.history_location.text().strip()
+        if not start or self.api.is_history_server(start):
+            start = str(self.api.default_history_path())
+        path, _ = QFileDialog.getSaveFileName(self, "Choose or create a history file", start,
+                                              "History files (*.sqlite);;All files (*)",
+                                              options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.history_location.setText(path)
+            self._save_history_location()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         """Show the current values (other pages may have changed them)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import datetime as _dt
 import logging
 import typing
@@ -585,6 +586,15 @@ class TrainingPage(Page):
             self.log_line(f"Finished. Model saved to {model_path}")
             self.result_label.setText(
                 f"<b>Finished.</b> The model was saved to {model_path} and is now in use on the Verify page."
+            )
+        warnings = [str(w) for w in (getattr(bundle, "summary", None) or {}).get("warnings", [])]
+        if warnings:  # say loudly what was not calibrated, on the page and in the log
+            for line in warnings:
+                self.log_line(f"WARNING: {line}")
+            items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+            self.result_label.setText(
+                self.result_label.text()
+                + f"<div style='color:#b71c1c'><b>Check before relying on this model:</b><ul>{items}</ul></div>"
             )
         if bundle is not None and not cancelled:
             self.state.set_model(bundle, model_path)

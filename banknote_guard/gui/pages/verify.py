@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from banknote_guard.gui.pages.base import Page
+from banknote_guard.gui.pages.history import history_link
 from banknote_guard.gui.state import AppState
 from banknote_guard.gui.style import verdict_style
 from banknote_guard.gui.widgets.images import qimage_to_rgb
@@ -145,7 +146,8 @@ class VerifyPage(Page):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(col, max(bfm.horizontalAdvance(sample), fm.horizontalAdvance(sample)) + 22)
         self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # File names differ at their ends ("..._front_genuine.jpg"): cut long text in the middle.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.itemSelectionChanged.connect(self._show_selected)
 
         self.drop_hint = QLabel(
@@ -214,13 +216,13 @@ class VerifyPage(Page):
     # --- inputs -----------------------------------------------------------------------------------
 
     def open_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Choose note images", self.settings.last_folder, IMAGE_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(self, "Choose note images", self.settings.dialog_folder, IMAGE_FILTER)
         if files:
             self.settings.last_folder = str(Path(files[0]).parent)
             self.verify(files)
 
     def open_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a folder of note images", self.settings.last_folder)
+        folder = QFileDialog.getExistingDirectory(self, "Choose a folder of note images", self.settings.dialog_folder)
         if folder:
             self.settings.last_folder = folder
             self.verify([folder])
@@ -287,6 +289,8 @@ class VerifyPage(Page):
                 self.settings.add_recent_file(p)
         model = self.state.model
         api = self.api
+        recording = history_link(self.state).recording("file", model)  # every note goes into the history
+        scale = self.settings.threshold_scale
 
         def work(ctx: JobContext) -> int:
             files = expand_inputs(paths)
@@ -295,7 +299,9 @@ class VerifyPage(Page):
             for start in range(0, len(files), CHUNK_SIZE):
                 check_cancel(ctx.cancel)
                 chunk = files[start : start + CHUNK_SIZE]
-                ctx.partial(api.verify_paths(model, chunk, cancel=ctx.cancel))
+                results = api.verify_paths(model, chunk, cancel=ctx.cancel)
+                recording.record([api.rejudge(r, scale) for r in results])  # as the operator sees them
+                ctx.partial(results)
                 done = start + len(chunk)
                 ctx.progress(Progress("verify", "Verifying notes", done, len(files), eta.eta(done)))
             return len(files)
@@ -308,9 +314,13 @@ class VerifyPage(Page):
             return None
         model = self.state.model
         api = self.api
+        recording = history_link(self.state).recording("clipboard", model)
+        scale = self.settings.threshold_scale
 
         def work(ctx: JobContext) -> int:
-            ctx.partial([api.verify_image(model, rgb, name)])
+            result = api.verify_image(model, rgb, name)
+            recording.record([api.rejudge(result, scale)], rgb=rgb)
+            ctx.partial([result])
             return 1
 
         return self._run(work, "verify-image")
@@ -379,7 +389,8 @@ class VerifyPage(Page):
             cells = [name, style.label, short_error(r.error, r.path), "", ""]
         for col, text in enumerate(cells):
             item = QTableWidgetItem(text)
-            item.setToolTip(r.path if col == 0 else ((r.error or style.sentence) if col in (1, 2) else text))
+            why = r.error or "\n".join([style.sentence, *r.reasons])
+            item.setToolTip(r.path if col == 0 else (why if col in (1, 2) else text))
             if col == 1:
                 item.setBackground(QColor(style.background))
                 item.setForeground(QColor(style.foreground))

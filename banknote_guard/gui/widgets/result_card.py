@@ -151,7 +151,7 @@ class ResultCard(QFrame):
             self.distances.hide()
             self.probabilities.hide()
             return
-        self.sentence.setText(style.sentence)
+        self.sentence.setText(" ".join([style.sentence, *result.reasons]))
         rows = [f"Denomination: <b>{result.denomination or 'none recognised'}</b>"]
         if result.counterfeit_score is not None and result.threshold is not None:
             above = result.counterfeit_score > result.threshold
