@@ -75,7 +75,7 @@ class VerifyPage(Page):
     title = "Verify notes"
     hint = (
         "Open image files or a folder (Ctrl+O / Ctrl+Shift+O), drag them onto this page, or paste a picture "
-        "from the clipboard (Ctrl+V). Each note gets a verdict: \u2714 GENUINE, \u2716 SUSPECT or ? UNKNOWN."
+        "from the clipboard (Ctrl+V). Each note gets a verdict: \u2714 GENUINE, \u2716 SUSPECT, ? UNCERTAIN, ? UNKNOWN or \u21bb RETAKE."
     )
     suspect_found = Signal(int)
 
