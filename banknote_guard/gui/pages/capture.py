@@ -27,13 +27,11 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -42,6 +40,7 @@ from banknote_guard.gui.pages.base import Page
 from banknote_guard.gui.pages.history import history_link
 from banknote_guard.gui.state import AppState
 from banknote_guard.gui.style import verdict_style
+from banknote_guard.gui.widgets.card_split import beside_card
 from banknote_guard.gui.widgets.live_view import LiveView
 from banknote_guard.gui.widgets.result_card import ResultCard
 from banknote_guard.gui.workers import Job, JobContext
@@ -152,16 +151,9 @@ class CapturePage(Page):
         left.setSizes([380, 150])
         self.card = ResultCard()
         self.card.clear("The latest capture's verdict appears here.")
-        card_scroll = QScrollArea(widgetResizable=True, minimumWidth=380,
-                                  horizontalScrollBarPolicy=Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        card_scroll.setWidget(self.card)
-        split = QSplitter()
-        split.addWidget(left)
-        split.addWidget(card_scroll)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setSizes([640, 400])
-        self.body.addWidget(split, 1)
+        self.body.addWidget(
+            beside_card(left, self.card, card_min_width=380, stretch=(3, 2), sizes=(640, 400)), 1
+        )
 
         self.tally = QLabel()
         f = self.tally.font()

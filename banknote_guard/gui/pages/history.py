@@ -38,9 +38,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QRadioButton,
-    QScrollArea,
     QSizePolicy,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -53,6 +51,7 @@ from banknote_guard.gui.state import AppState
 from banknote_guard.gui.style import bold as bold_font
 from banknote_guard.gui.style import verdict_style
 from banknote_guard.gui.widgets.bar_chart import BarChart
+from banknote_guard.gui.widgets.card_split import beside_card
 
 if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.api import History, NoteRecord, Review
@@ -506,18 +505,7 @@ class HistoryPage(Page):
 
         self.card = RecordCard()
         self.card.review_requested.connect(self.save_review)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.card)
-        scroll.setMinimumWidth(410)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        split = QSplitter()
-        split.addWidget(self.table)
-        split.addWidget(scroll)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setSizes([620, 430])
-        self.body.addWidget(split, 1)
+        self.body.addWidget(beside_card(self.table, self.card, card_min_width=410, stretch=(3, 2)), 1)
 
         self.status = QLabel()
         self.status.setObjectName("pageHint")

@@ -17,8 +17,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
-    QSplitter,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -29,6 +27,7 @@ from banknote_guard.gui.pages.base import Page
 from banknote_guard.gui.pages.history import history_link
 from banknote_guard.gui.state import AppState
 from banknote_guard.gui.style import verdict_style
+from banknote_guard.gui.widgets.card_split import beside_card
 from banknote_guard.gui.widgets.images import qimage_to_rgb
 from banknote_guard.gui.widgets.result_card import ResultCard
 from banknote_guard.gui.widgets.thumbnail_grid import IMAGE_SUFFIXES
@@ -162,18 +161,7 @@ class VerifyPage(Page):
         self.table_stack.addWidget(self.table)
 
         self.card = ResultCard()
-        card_scroll = QScrollArea()
-        card_scroll.setWidgetResizable(True)
-        card_scroll.setWidget(self.card)
-        card_scroll.setMinimumWidth(380)
-        card_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        split = QSplitter()
-        split.addWidget(self.table_stack)
-        split.addWidget(card_scroll)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
-        split.setSizes([620, 430])
-        self.body.addWidget(split, 1)
+        self.body.addWidget(beside_card(self.table_stack, self.card, card_min_width=380), 1)
 
         self.summary_label = QLabel(self.api.summarise([]).text())
         self.summary_label.setWordWrap(True)
