@@ -360,11 +360,11 @@ def _recording_verifier(model: "ModelBundle") -> Any:
             super().__init__(bundle)
             self.embeddings: dict[str, np.ndarray] = {}
 
-        def score(self, embeddings, names, note_found=None, rectified=None):  # type: ignore[no-untyped-def]
+        def score(self, embeddings, names, note_found=None, rectified=None, **kwargs):  # type: ignore[no-untyped-def]
             for name, e in zip(names, np.asarray(embeddings)):
                 self.embeddings[str(name)] = np.array(e, dtype=np.float32)
             # The rectified images are not kept: an evaluation of thousands of notes needs no pixels.
-            return super().score(embeddings, names, note_found, None)
+            return super().score(embeddings, names, note_found, None, **kwargs)
 
     return _Recorder(model)
 

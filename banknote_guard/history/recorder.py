@@ -270,8 +270,9 @@ class RecordingVerifier(Verifier):
         names: Sequence[str],
         note_found: Sequence[bool] | None = None,
         rectified: Sequence[np.ndarray | None] | None = None,
+        **kwargs: Any,
     ) -> list["VerificationResult"]:
-        results = super().score(embeddings, names, note_found, rectified)
+        results = super().score(embeddings, names, note_found, rectified, **kwargs)
         if not self._frame:
             for r in results:
                 if self.recorder.record(r) is not None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import glob
 import os
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -157,8 +156,6 @@ class Verifier:
         self.batch_size = batch_size
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
         self.config = bundle.config
-        # Each note's retake reasons travel to score() beside the call (see _score_prepared).
-        self._retake = threading.local()
 
     # --- single images ---------------------------------------------------------------------------
 
@@ -180,7 +177,7 @@ class Verifier:
         except (ValueError, TypeError, BanknoteGuardError) as exc:
             return VerificationResult.failed(name, f"Cannot use image {name!r}: {exc}")
         emb = self.bundle.embedder.embed([note])
-        (result,) = self._score_prepared(emb, [name], [found], [note], [retake])
+        (result,) = self.score(emb, [name], [found], [note], retake_reasons=[retake])
         result.seconds = time.perf_counter() - start
         return result
 
@@ -259,8 +256,8 @@ class Verifier:
         if ok:
             start = time.perf_counter()
             emb = self.bundle.embedder.embed([p[1] for p in ok])
-            scored = self._score_prepared(emb, [p[0].name for p in ok], [p[2] for p in ok], [p[1] for p in ok],
-                                          [p[5] for p in ok])
+            scored = self.score(emb, [p[0].name for p in ok], [p[2] for p in ok], [p[1] for p in ok],
+                                retake_reasons=[p[5] for p in ok])
             share = (time.perf_counter() - start) / len(ok)
             for r, p in zip(scored, ok):
                 r.seconds = p[4] + share
@@ -277,23 +274,6 @@ class Verifier:
 
     # --- scoring ---------------------------------------------------------------------------------
 
-    def _score_prepared(
-        self,
-        embeddings: np.ndarray,
-        names: Sequence[str],
-        note_found: Sequence[bool],
-        rectified: Sequence[np.ndarray | None],
-        retake: Sequence[Sequence[str]],
-    ) -> list[VerificationResult]:
-        """:meth:`score` with each note's retake reasons handed over beside the call, so that a
-        subclass overriding ``score`` with its four arguments (a recording verifier) still passes
-        them on."""
-        self._retake.reasons = retake
-        try:
-            return self.score(embeddings, names, note_found, rectified)
-        finally:
-            self._retake.reasons = None
-
     def score(
         self,
         embeddings: np.ndarray,
@@ -303,9 +283,8 @@ class Verifier:
         *,
         retake_reasons: Sequence[Sequence[str]] | None = None,
     ) -> list[VerificationResult]:
-        """Verdicts for embeddings (see the module docstring for the rule)."""
-        if retake_reasons is None:
-            retake_reasons = getattr(self._retake, "reasons", None)
+        """Verdicts for embeddings (see the module docstring for the rule); ``retake_reasons``: each
+        note's capture-quality reasons (subclasses that override this pass it on)."""
         return score_embeddings(
             self.bundle, embeddings, names, note_found, rectified, threshold_scale=self.threshold_scale,
             retake_reasons=retake_reasons,
