@@ -27,6 +27,9 @@ space, background colour and the foreground masks), ``candidates`` (contours to 
 ``scoring`` (shape and support of an outline), ``side_search`` (moving single sides of an unsure
 outline), ``paper_edge`` (snapping and pushing sides onto the paper's edge), ``refine`` (sub-pixel
 refinement on the full-resolution picture) and ``geometry`` (corners, sides, lines, pixel look-ups).
+``scenes`` draws real-looking captures with known corners for measuring the detector (a photo of a real
+note pasted under perspective onto a generated table among clutter, fingers, shadows and glare); the
+detector does not use it.
 """
 
 from banknote_guard.data.rectify.detect import EARLY_EXIT_SCORE, MAX_CONTOURS, MIN_SCORE, STRIP_HOLDER_SCORE
