@@ -82,6 +82,43 @@ def _fmt(value: float | None, pct: bool, count: bool = False) -> str:
     return f"{100 * value:.2f}%" if pct else f"{value:.4f}"
 
 
+def evidence_figures(run: Any, test_view: Path, trained: list[str], held_out: list[str]) -> dict[str, Any]:
+    """ROC AUC of the embedding distance alone ("global"), the local evidence alone ("local") and their
+    fusion (the counterfeit score), overall, per group and per counterfeit method (against all genuine
+    notes of the group's denominations); empty when the model has no local evidence."""
+    import numpy as np
+
+    from banknote_guard.data.dataset import discover_dataset
+    from banknote_guard.evaluation.metrics import catch_rate_at_far, roc_auc
+
+    results = {str(Path(r.path).resolve()): r for r in run.evaluation.results if r.ok}
+    recs = [r for r in discover_dataset(test_view).records if str(Path(r.path).resolve()) in results]
+    res = [results[str(Path(r.path).resolve())] for r in recs]
+    if not res or all(r.local_score is None for r in res):
+        return {}
+    y = np.array([0 if r.is_genuine else 1 for r in recs])
+    kinds = {"global": np.array([r.global_score for r in res], float),
+             "local": np.array([np.nan if r.local_score is None else r.local_score for r in res], float),
+             "fused": np.array([r.counterfeit_score for r in res], float)}
+    groups = {"all": np.ones(len(recs), bool), "trained": np.array([r.denom_id in trained for r in recs]),
+              "enrolled": np.array([r.denom_id in held_out for r in recs])}
+    methods = sorted({r.method for r in recs if not r.is_genuine and r.method})
+    out: dict[str, Any] = {}
+    for gname, gsel in groups.items():
+        for kind, sc in kinds.items():
+            ok = gsel & np.isfinite(sc)
+            if len(set(y[ok].tolist())) == 2:
+                out[f"{gname}/{kind}/auc"] = float(roc_auc(y[ok], sc[ok]))
+                out[f"{gname}/{kind}/catch_at_1pct"] = float(catch_rate_at_far(y[ok], sc[ok], 0.01)[0])
+    for m in methods:
+        sel = (y == 0) | np.array([r.method == m for r in recs])
+        for kind, sc in kinds.items():
+            ok = sel & np.isfinite(sc)
+            if len(set(y[ok].tolist())) == 2:
+                out[f"method {m}/{kind}/auc"] = float(roc_auc(y[ok], sc[ok]))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the protocol, print the table, write ``OUT/quality.json``; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -163,6 +200,23 @@ def main(argv: list[str] | None = None) -> int:
         _row("trained denominations: denomination accuracy", _get(a.get("trained"), "denomination_accuracy"),
              None, pct=True),
     ]
+    rows += [
+        _row("trained denominations: false alarms per 10,000 at model thresholds",
+             _get(a.get("trained"), "false_alarms_per_10k"), None, count=True),
+        _row("trained denominations: counterfeits flagged at model thresholds",
+             _get(a.get("trained"), "catch_rate_at_model_thresholds"), None, pct=True),
+        _row("enrolled from 5 images: false alarms per 10,000 at model thresholds",
+             _get(a.get("enrolled"), "false_alarms_per_10k"), None, count=True),
+        _row("enrolled from 5 images: counterfeits flagged at model thresholds",
+             _get(a.get("enrolled"), "catch_rate_at_model_thresholds"), 0.70, pct=True),
+    ]
+    evidence = evidence_figures(runs["all_methods"], views["test"], trained, held_out)
+    for key in sorted(evidence):
+        if key.endswith("/auc") or key.endswith("catch_at_1pct"):
+            what = "catch at 1% false alarms" if key.endswith("catch_at_1pct") else "AUC"
+            group, kind = key.split("/")[:2]
+            rows.append(_row(f"evidence {kind}: {group} {what}", evidence[key], None,
+                             pct=key.endswith("catch_at_1pct")))
     per_method_a = a.get("per_method", {})
     for method in sorted(per_method_a):
         rows.append(_row(f"method {method}: AUC (trained with it)", _get(per_method_a[method], "roc_auc"), None))
@@ -216,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                     **{f"{name}_{k}": v for name, run in runs.items() for k, v in run.stage_seconds.items()}},
         "rows": rows,
         "runs": {name: run.metrics for name, run in runs.items()},
+        "evidence": evidence,
     }
     (out / "quality.json").write_text(json.dumps(to_jsonable(result), indent=2), encoding="utf-8")
     print(f"\nDetails: {out / 'quality.json'}; models, evaluation.json and plots in {out}/run_*")

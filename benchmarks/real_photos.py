@@ -64,6 +64,8 @@ class Tally:
     errors: int = 0
     seconds: float = 0.0
     confusions: Counter = field(default_factory=Counter)
+    misnamed_genuine: int = 0  # named wrong and still called "genuine": what must never happen
+    named_by_print: int = 0  # the print named the note on its own (models with print prototypes)
 
 
 def read_set(folder: Path, side_column: str | None) -> list[Photo]:
@@ -121,10 +123,12 @@ def run_draw(model_path: Path, to_enroll: dict[str, list[Photo]], to_verify: lis
             continue
         tally.found += bool(res.note_found)
         tally.verdicts[str(res.verdict)] += 1
+        tally.named_by_print += bool(res.print_match and res.print_match.get("decided"))
         if res.denomination == photo.denomination:
             right += 1
         else:
             tally.confusions[(photo.denomination, str(res.denomination))] += 1
+            tally.misnamed_genuine += res.verdict == "genuine"
     tally.accuracy.append(right / max(len(to_verify), 1))
 
 
@@ -179,6 +183,9 @@ def report(name: str, t: Tally, n_photos: int, n_denoms: int) -> None:
     print(f"  denomination right: {acc.mean():.1f}%{spread}")
     verdicts = ", ".join(f"{v} {c} ({100 * c / max(t.verified, 1):.1f}%)" for v, c in t.verdicts.most_common())
     print(f"  verdicts: {verdicts}")
+    print(f"  misnamed yet called genuine: {t.misnamed_genuine}/{t.verified} "
+          f"({100 * t.misnamed_genuine / max(t.verified, 1):.1f}%); named by the print alone: "
+          f"{t.named_by_print}/{t.verified} ({100 * t.named_by_print / max(t.verified, 1):.1f}%)")
     if t.confusions:
         worst = ", ".join(f"{a} as {b} x{c}" for (a, b), c in t.confusions.most_common(4))
         print(f"  most frequent confusions: {worst}")

@@ -21,27 +21,35 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def main() -> int:
+def demo_notes(doc: str, seed: int, counterfeits: int) -> tuple[argparse.Namespace, object, list]:
+    """Parse ``--model/--work/--seed``, load the model and make fresh synthetic notes of its currencies
+    (12 genuine and ``counterfeits`` counterfeit per denomination); returns (args, model, records)."""
     from banknote_guard import api
-    from banknote_guard.verify.not_a_note import fit_gate
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=ROOT / "assets" / "demo_model.bgm")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
-    ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=seed)
     args = ap.parse_args()
     model = api.load_model(args.model)
     currencies = sorted({d.split("/")[0] for d in model.denominations})
-    work = args.work or Path(tempfile.mkdtemp(prefix="demo_gate_"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="demo_notes_"))
     notes = work / "notes"
     if not notes.exists():
         api.generate_synthetic(notes, api.SynthOptions(
             currencies=len(currencies), denominations_per_currency=4, genuine_per_denomination=12,
-            counterfeit_per_denomination=8, difficulty="normal", seed=args.seed, jobs=1, contact_sheet=False))
-    ds = api.discover_dataset(notes)
+            counterfeit_per_denomination=counterfeits, difficulty="normal", seed=args.seed, jobs=1,
+            contact_sheet=False))
+    return args, model, list(api.discover_dataset(notes).records)
+
+
+def main() -> int:
+    from banknote_guard.verify.not_a_note import fit_gate
+
+    args, model, records = demo_notes(__doc__, 12, 8)
     known = set(model.denominations)
-    genuine = [r.path for r in ds.records if r.is_genuine and r.denom_id in known]
-    fakes = [r.path for r in ds.records if not r.is_genuine and r.denom_id in known]
+    genuine = [r.path for r in records if r.is_genuine and r.denom_id in known]
+    fakes = [r.path for r in records if not r.is_genuine and r.denom_id in known]
     if not genuine:
         print("The generated notes share no denomination with the model; nothing was changed.", file=sys.stderr)
         return 2

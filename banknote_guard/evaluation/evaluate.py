@@ -363,8 +363,12 @@ def _recording_verifier(model: "ModelBundle") -> Any:
         def score(self, embeddings, names, note_found=None, rectified=None, **kwargs):  # type: ignore[no-untyped-def]
             for name, e in zip(names, np.asarray(embeddings)):
                 self.embeddings[str(name)] = np.array(e, dtype=np.float32)
-            # The rectified images are not kept: an evaluation of thousands of notes needs no pixels.
-            return super().score(embeddings, names, note_found, None, **kwargs)
+            # The rectified images are scored (local evidence) but not kept: an evaluation of thousands
+            # of notes needs no pixels.
+            results = super().score(embeddings, names, note_found, rectified, **kwargs)
+            for r in results:
+                r.rectified = None
+            return results
 
     return _Recorder(model)
 

@@ -167,6 +167,14 @@ class ModelBundle:
     summary: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     path: Path | None = None
+    #: Local evidence (:class:`~banknote_guard.verify.local_evidence.LocalMemory`: genuine cell statistics
+    #: per denomination, stored as ``local/`` arrays and the payload's ``local``); None in older models,
+    #: which then score with the embedding distance alone.
+    local_memory: Any = None
+    #: Keypoint prototypes (:class:`~banknote_guard.verify.keypoints.KeypointPrototypes`: genuine pictures'
+    #: print per denomination, stored as ``keypoints/`` arrays and the payload's ``keypoints``) that name a
+    #: note by its print; None in older models, which name notes by the embedding alone.
+    keypoints: Any = None
 
     def __post_init__(self) -> None:
         self.state_dict = weight_arrays(self.state_dict)
@@ -310,6 +318,8 @@ class ModelBundle:
             "distance": self.gallery.distance,
             "image_size": [self.model_config.get("image_height"), self.model_config.get("image_width")],
             "network_runtime": "onnxruntime" if self.has_onnx else "torch",
+            "local_evidence": self.local_memory is not None,
+            "print_prototypes": 0 if self.keypoints is None else len(self.keypoints),
             "denominations": self.denominations,
             "enrolled": sorted(self.summary.get("enrolled", {})),
             "false_alarm_rate": cal.false_alarm_rate,
@@ -365,6 +375,13 @@ class ModelBundle:
         for name, a in s_arrays.items():
             out[f"svm/{name}"] = np.ascontiguousarray(a)
         out["calibration/pooled_scores"] = np.ascontiguousarray(self.calibration.pooled_scores, dtype=np.float64)
+        if self.local_memory is not None:
+            l_arrays, _ = self.local_memory.to_arrays()
+            for name, a in l_arrays.items():
+                out[f"local/{name}"] = np.ascontiguousarray(a)
+        if self.keypoints is not None:
+            for name, a in self.keypoints.to_arrays()[0].items():
+                out[f"keypoints/{name}"] = np.ascontiguousarray(a)
         return out
 
     def _payload(self) -> dict[str, Any]:
@@ -381,6 +398,10 @@ class ModelBundle:
             "calibration": self.calibration.to_json(),
             "summary": to_jsonable(summary),
         }
+        if self.local_memory is not None:
+            payload["local"] = self.local_memory.to_arrays()[1]
+        if self.keypoints is not None:
+            payload["keypoints"] = self.keypoints.to_arrays()[1]
         if self._onnx is not None:
             from banknote_guard.model.onnx_runtime import INPUT_NAME, OPSET, OUTPUT_NAME
 
@@ -511,6 +532,16 @@ class ModelBundle:
         gallery = Gallery.from_arrays(group("gallery/"), payload["gallery"])
         svm = OneVsRestSVM.from_arrays(group("svm/"), payload["svm"])
         calibration = Calibration.from_json(payload["calibration"], tensors.get("calibration/pooled_scores"))
+        local_memory = None
+        if payload.get("local") is not None:
+            from banknote_guard.verify.local_evidence import LocalMemory
+
+            local_memory = LocalMemory.from_arrays(group("local/"), payload["local"])
+        keypoints = None
+        if payload.get("keypoints") is not None:
+            from banknote_guard.verify.keypoints import KeypointPrototypes
+
+            keypoints = KeypointPrototypes.from_arrays(group("keypoints/"), payload["keypoints"])
         if not isinstance(payload["model_config"], dict) or not isinstance(payload["train_config"], dict):
             raise TypeError("configuration is not a mapping")
         return cls(
@@ -522,6 +553,8 @@ class ModelBundle:
             calibration=calibration,
             summary=payload.get("summary", {}),
             schema_version=version,
+            local_memory=local_memory,
+            keypoints=keypoints,
         )
 
 

@@ -35,6 +35,8 @@ from banknote_guard.errors import parameter_error
 from banknote_guard.progress import CancelToken, ProgressCallback, check_cancel, report
 from banknote_guard.verify.bundle import now_iso
 from banknote_guard.verify.calibration import DEFAULT_MARGIN, UNKNOWN_FACTOR, estimate_threshold
+from banknote_guard.verify.keypoints import enroll_print
+from banknote_guard.verify.local_evidence import enroll_local
 from banknote_guard.verify.svm import OneVsRestSVM
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -195,6 +197,12 @@ def _enroll_groups(
             continue
         emb = model.embedder.embed(ok)
         out.enrolled.append(_enroll_one(model, denom, emb))
+        # local evidence (a model that has it): the denomination's genuine cell statistics
+        enroll_local(model, denom, ok, emb,
+                     held_out=(np.arange(len(ok)) % 3 == 2) if len(ok) >= MIN_OWN_CALIBRATION else None)
+        out.enrolled[-1].threshold = float(model.calibration.thresholds[denom])
+        # the print: the shots become the denomination's keypoint prototypes (they name it on real photos)
+        enroll_print(model, denom, [p for p, im in zip(paths, images) if im is not None], cancel=cancel)
         if out.enrolled[-1].warning:
             out.warnings.append(out.enrolled[-1].warning)
     if out.enrolled:

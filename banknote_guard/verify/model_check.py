@@ -146,6 +146,11 @@ def check_consistency(bundle: "ModelBundle", name: str) -> None:
         raise _damaged(name, "its threshold for unknown notes is not a positive number")
     if not (0.0 < cal.false_alarm_rate <= 0.5):
         raise _damaged(name, "its false-alarm rate is out of range")
+    memory = getattr(bundle, "local_memory", None)
+    if memory is not None and set(memory.modes) - set(classes):
+        raise _damaged(name, "its local evidence names a denomination it does not know")
+    if bundle.keypoints is not None and bundle.keypoints.covered() - set(classes):
+        raise _damaged(name, "its print prototypes name a denomination it does not know")
 
 
 def check_onnx(payload: Mapping[str, Any], tensors: Mapping[str, np.ndarray], name: str) -> tuple[str, ...] | None:

@@ -42,8 +42,20 @@ class VerificationResult:
         ambiguity: nearest / next-nearest denomination distance (0: clear, 1: two equally close).
         denomination_unclear: True when ``ambiguity`` is above the model's margin: never "genuine".
         reasons: readable sentences saying why a verdict is "unknown", "uncertain" or "retake" (or what
-            else the operator should know); empty for a plain genuine or suspect verdict.
+            else the operator should know); empty for a plain genuine verdict; a suspect verdict of a
+            model with local evidence names the regions that differ most.
         rectified: the upright note image (H, W, 3) uint8 RGB that was scored; not written to JSON.
+        global_score: the embedding distance score alone (distance / spread), or None.
+        local_score: the local evidence score (:mod:`~banknote_guard.verify.local_evidence`), or None when
+            the model has no local evidence; ``counterfeit_score`` fuses the two.
+        regions: why suspect: the regions of the straightened note that differ most from the
+            denomination's genuine notes, highest first, each ``{"score", "box" (pixels of the
+            straightened note), "box_fraction", "name"}`` (name where the layout is known, else None).
+        heatmap: (rows, cols) deviation of each cell of the straightened note (None without local
+            evidence); not written to JSON.
+        print_match: what the note's print said of its denomination
+            (:mod:`~banknote_guard.verify.keypoints`: ``denomination``, ``inliers``, ``runner_up``,
+            ``runner_up_inliers``, ``decided``), or None when the model has no print prototypes.
         seconds: time taken for this note.
     """
 
@@ -63,6 +75,11 @@ class VerificationResult:
     denomination_unclear: bool = False
     rectified: np.ndarray | None = field(default=None, repr=False, compare=False)
     seconds: float | None = None
+    global_score: float | None = None
+    local_score: float | None = None
+    regions: list[dict[str, Any]] = field(default_factory=list)
+    heatmap: np.ndarray | None = field(default=None, repr=False, compare=False)
+    print_match: dict[str, Any] | None = None
 
     @classmethod
     def failed(cls, path: str, error: str) -> "VerificationResult":
@@ -90,6 +107,10 @@ class VerificationResult:
             "ambiguity": _finite_or_none(self.ambiguity),
             "denomination_unclear": bool(self.denomination_unclear),
             "seconds": self.seconds,
+            "global_score": _finite_or_none(self.global_score),
+            "local_score": _finite_or_none(self.local_score),
+            "regions": [dict(r) for r in self.regions],
+            "print_match": None if self.print_match is None else dict(self.print_match),
         }
 
 

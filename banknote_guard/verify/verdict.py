@@ -18,7 +18,9 @@ Rule, for a note whose nearest denomination has calibrated threshold ``t``:
 - else ``"suspect"`` when the score is above ``t x threshold_scale`` (counterfeit evidence; a suspect
   note whose denomination is also unclear stays suspect, with that said in its reasons);
 - else ``"uncertain"`` when the note's denomination is not clear: its ambiguity (nearest / next
-  nearest denomination distance) is above the model's calibrated margin threshold;
+  nearest denomination distance) is above the model's calibrated margin threshold; for a model that
+  also reads the note's print (:mod:`~banknote_guard.verify.keypoints`) the caller says whether the
+  name is clear (``name_clear``) and that decides instead;
 - else ``"genuine"``.
 
 The rule **fails closed**: "genuine" needs a finite score positively at or below a finite, positive
@@ -63,20 +65,31 @@ def judge(
     ambiguity: float = 0.0,
     margin_threshold: float = float("inf"),
     not_a_note: bool = False,
+    distance_score: float | None = None,
+    name_clear: bool | None = None,
 ) -> "Verdict":
-    """The verdict of one note (see the module docstring for the rule)."""
+    """The verdict of one note (see the module docstring for the rule).
+
+    ``distance_score``: the embedding distance score alone, for the "unknown" tests, when ``score``
+    fuses it with local evidence (:mod:`~banknote_guard.verify.local_evidence`): how far a note lies
+    from every known denomination is a question for the embedding, whether it is counterfeit one for
+    the fused score. Default: ``score``. ``name_clear``: None to judge the name by ``ambiguity``
+    against ``margin_threshold``; True or False when the print named the note (or failed to back it).
+    """
     if retake_reasons:
         return "retake"
-    if any(math.isnan(x) for x in (score, threshold, unknown_threshold, threshold_scale, ambiguity, margin_threshold)):
+    far = score if distance_score is None else distance_score
+    if any(math.isnan(x) for x in (score, far, threshold, unknown_threshold, threshold_scale, ambiguity,
+                                   margin_threshold)):
         return "suspect"  # a damaged model or a numerical fault: flag the note, never pass it
     if not_a_note:
         return "unknown"
-    if score > unknown_threshold or (not note_found and score > max(threshold, unknown_threshold / UNKNOWN_FACTOR)):
+    if far > unknown_threshold or (not note_found and far > max(threshold, unknown_threshold / UNKNOWN_FACTOR)):
         return "unknown"
     limit = threshold * threshold_scale
     if not (math.isfinite(score) and math.isfinite(limit) and limit > 0 and score <= limit):
         return "suspect"
-    if ambiguity > margin_threshold:
+    if (ambiguity > margin_threshold) if name_clear is None else (name_clear is not True):
         return "uncertain"
     return "genuine"
 

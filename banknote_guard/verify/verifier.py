@@ -8,7 +8,11 @@ distance to that centroid divided by that denomination's spread (see
 :mod:`~banknote_guard.verify.gallery`); the threshold is that denomination's calibrated threshold
 (:mod:`~banknote_guard.verify.calibration`) times the operator's threshold scale; the verdict follows
 the one rule in :mod:`~banknote_guard.verify.verdict` (fail closed: never "genuine" on a non-finite
-score).
+score). A model with local evidence fuses that distance score with the comparison of the
+straightened note's regions against the denomination's genuine notes
+(:mod:`~banknote_guard.verify.local_evidence`): the fused score is the ``counterfeit_score``, the
+distance alone still decides "unknown", and a suspect note's ``regions`` and reasons say where it
+differs.
 
 The SVM probabilities are reported beside the verdict (``probabilities``) but do not change it, so a
 verdict depends only on distances and stored thresholds.
@@ -40,6 +44,8 @@ from banknote_guard.progress import (
     report,
 )
 from banknote_guard.verify.calibration import ambiguity
+from banknote_guard.verify.keypoints import name_note
+from banknote_guard.verify.local_evidence import note_evidence, why_suspect
 from banknote_guard.verify.result import NOT_GENUINE, VerificationResult
 from banknote_guard.verify.verdict import (
     DEFAULT_THRESHOLD_SCALE,
@@ -49,11 +55,13 @@ from banknote_guard.verify.verdict import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.verify.bundle import ModelBundle
+    from banknote_guard.verify.keypoints import PhotoKeypoints, PrintMatch
 
 _GLOB_CHARS = frozenset("*?[")
 #: One prepared image: (item, upright note or None, outline found, error or None, seconds, reasons to
 #: capture it again (:mod:`~banknote_guard.verify.quality`)).
-_Prepared = tuple["_Item", "np.ndarray | None", bool, "str | None", float, "list[str]"]
+#: (item, prepared note, outline found, error, seconds, retake reasons, the photo's print keypoints or None)
+_Prepared = tuple["_Item", "np.ndarray | None", bool, "str | None", float, "list[str]", "PrintMatch | None"]
 
 
 @dataclass
@@ -174,10 +182,11 @@ class Verifier:
             prepared = prepare_note(rgb, self.config)
             note, found = prepared.image, prepared.found
             retake = retake_reasons(prepared, self.config, expect_outline=expect_outline)
+            keypoints = self._print(prepared.source)
         except (ValueError, TypeError, BanknoteGuardError) as exc:
             return VerificationResult.failed(name, f"Cannot use image {name!r}: {exc}")
         emb = self.bundle.embedder.embed([note])
-        (result,) = self.score(emb, [name], [found], [note], retake_reasons=[retake])
+        (result,) = self.score(emb, [name], [found], [note], retake_reasons=[retake], keypoints=[keypoints])
         result.seconds = time.perf_counter() - start
         return result
 
@@ -240,15 +249,30 @@ class Verifier:
 
         start = time.perf_counter()
         if item.path is None:  # pragma: no cover - items with an error are never prepared
-            return item, None, False, item.error or "no file", 0.0, []
+            return item, None, False, item.error or "no file", 0.0, [], None
         try:
             prepared = load_and_prepare_note(item.path, self.config)
             retake = retake_reasons(prepared, self.config)
-            return item, prepared.image, prepared.found, None, time.perf_counter() - start, retake
+            keypoints = self._print(prepared.source)
+            return item, prepared.image, prepared.found, None, time.perf_counter() - start, retake, keypoints
         except BanknoteGuardError as exc:
-            return item, None, False, str(exc), time.perf_counter() - start, []
+            return item, None, False, str(exc), time.perf_counter() - start, [], None
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
-            return item, None, False, f"Cannot use image {item.name!r}: {exc}", time.perf_counter() - start, []
+            return item, None, False, f"Cannot use image {item.name!r}: {exc}", time.perf_counter() - start, [], None
+
+    def _print(self, source: np.ndarray) -> "PrintMatch | None":
+        """What the photo's print says, when the model names notes by their print (else None: no cost).
+        Read and matched here, in the preparation threads, so photos are matched side by side."""
+        if self.bundle.keypoints is None or not len(self.bundle.keypoints):
+            return None
+        import cv2
+
+        from banknote_guard.verify.keypoints import PrintMatch, photo_keypoints
+
+        try:
+            return self.bundle.keypoints.match(photo_keypoints(source))
+        except (cv2.error, ValueError, MemoryError):
+            return PrintMatch()  # the print could not be read: it backs no name (fails closed)
 
     def _finish_batch(self, prepared: Sequence[_Prepared]) -> list[VerificationResult]:
         ok = [p for p in prepared if p[3] is None]
@@ -257,13 +281,13 @@ class Verifier:
             start = time.perf_counter()
             emb = self.bundle.embedder.embed([p[1] for p in ok])
             scored = self.score(emb, [p[0].name for p in ok], [p[2] for p in ok], [p[1] for p in ok],
-                                retake_reasons=[p[5] for p in ok])
+                                retake_reasons=[p[5] for p in ok], keypoints=[p[6] for p in ok])
             share = (time.perf_counter() - start) / len(ok)
             for r, p in zip(scored, ok):
                 r.seconds = p[4] + share
         it = iter(scored)
         out = []
-        for item, _, _, error, seconds, _ in prepared:
+        for item, _, _, error, seconds, _, _ in prepared:
             if error is not None:
                 r = VerificationResult.failed(item.name, error)
                 r.seconds = seconds
@@ -282,12 +306,14 @@ class Verifier:
         rectified: Sequence[np.ndarray | None] | None = None,
         *,
         retake_reasons: Sequence[Sequence[str]] | None = None,
+        keypoints: "Sequence[PhotoKeypoints | PrintMatch | None] | None" = None,
     ) -> list[VerificationResult]:
         """Verdicts for embeddings (see the module docstring for the rule); ``retake_reasons``: each
-        note's capture-quality reasons (subclasses that override this pass it on)."""
+        note's capture-quality reasons, ``keypoints``: each photo's print (subclasses that override this
+        pass both on)."""
         return score_embeddings(
             self.bundle, embeddings, names, note_found, rectified, threshold_scale=self.threshold_scale,
-            retake_reasons=retake_reasons,
+            retake_reasons=retake_reasons, keypoints=keypoints,
         )
 
 
@@ -300,6 +326,7 @@ def score_embeddings(
     *,
     threshold_scale: float = DEFAULT_THRESHOLD_SCALE,
     retake_reasons: Sequence[Sequence[str]] | None = None,
+    keypoints: "Sequence[PhotoKeypoints | PrintMatch | None] | None" = None,
 ) -> list[VerificationResult]:
     """Turn embeddings into :class:`VerificationResult` objects with the model's verdict rule.
 
@@ -313,6 +340,9 @@ def score_embeddings(
         retake_reasons: for each note, why its picture is not good enough to judge
             (:mod:`~banknote_guard.verify.quality`); a note with reasons is "retake" and they
             are its ``reasons`` (default: none).
+        keypoints: each photo's print keypoints (:func:`~banknote_guard.verify.keypoints.photo_keypoints`),
+            or what they matched already, matched against the model's print prototypes to name the note
+            (:func:`~banknote_guard.verify.keypoints.name_note`); None: named by the embedding alone.
     """
     gallery, cal = bundle.gallery, bundle.calibration
     n = len(names)
@@ -328,19 +358,30 @@ def score_embeddings(
     likeness = gallery.note_likeness(embeddings)
     out: list[VerificationResult] = []
     for i in range(n):
-        denom = classes[int(best[i])]
-        thr = float(cal.threshold_for(denom))
-        s = float(score[i])
         a = float(amb[i])
-        unclear = not (a <= margin)
+        naming = name_note(classes, int(best[i]), a <= margin, bundle.keypoints,
+                           None if keypoints is None else keypoints[i])
+        j = naming.index
+        denom = classes[j]
+        own = float(score[i]) if j == int(best[i]) else float(dist[i, j] / gallery.spreads_[j])
+        thr = float(cal.threshold_for(denom))
+        evidence = note_evidence(bundle, None if rectified is None else rectified[i], denom, own)
+        s = evidence.fused
+        unclear = not (a <= margin) if naming.clear is None else not naming.clear
         not_a_note = not (float(likeness[i]) <= cal.gate_threshold)
         retake = list(retake_reasons[i]) if retake_reasons is not None else []
         verdict = judge(
             s, thr, cal.unknown_threshold, note_found=bool(found[i]), threshold_scale=threshold_scale,
             ambiguity=a, margin_threshold=margin, not_a_note=not_a_note, retake_reasons=retake,
+            distance_score=evidence.global_score, name_clear=naming.clear,
         )
         # A picture to capture again says only why: what its scores would mean does not count.
-        reasons = retake or _reasons(verdict, denom, dist[i], classes, unclear, bool(found[i]), not_a_note)
+        reasons = retake or _reasons(verdict, denom, dist[i], classes, unclear and naming.reason is None,
+                                     bool(found[i]), not_a_note)
+        if not retake and naming.reason and verdict in ("uncertain", "suspect"):
+            reasons = [naming.reason, *reasons]
+        if verdict == "suspect" and evidence.local is not None and evidence.local.regions:
+            reasons = [*reasons, why_suspect(denom, evidence.local.regions)]  # the heat map's regions, in words
         out.append(
             VerificationResult(
                 path=str(names[i]),
@@ -356,6 +397,11 @@ def score_embeddings(
                 ambiguity=a,
                 denomination_unclear=unclear,
                 rectified=None if rectified is None else rectified[i],
+                global_score=evidence.global_score,
+                local_score=None if evidence.local is None else evidence.local.score,
+                regions=[] if evidence.local is None else [r.to_json() for r in evidence.local.regions],
+                heatmap=None if evidence.local is None else evidence.local.heatmap,
+                print_match=None if naming.match is None else naming.match.to_json(),
             )
         )
     return out

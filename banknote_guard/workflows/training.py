@@ -204,8 +204,9 @@ def train_model(
 
 def _embed_records(
     embedder: Any, config: "ModelConfig", records: Sequence["ImageRecord"], images: Any, progress: ProgressCallback | None
-) -> tuple[np.ndarray, list["ImageRecord"]]:
-    """Embeddings of records (reading their images unless given); unreadable ones are dropped."""
+) -> tuple[np.ndarray, list["ImageRecord"], list[np.ndarray]]:
+    """Embeddings of records (reading their images unless given), the records and their prepared
+    images; unreadable ones are dropped."""
     from banknote_guard.model.embedder import prepare_paths
 
     records = list(records)
@@ -215,8 +216,8 @@ def _embed_records(
         records = [r for r, _ in kept]
         images = [im for _, im in kept]
     if not records:
-        return np.zeros((0, config.embedding_dim), dtype=np.float32), []
-    return embedder.embed(images), records
+        return np.zeros((0, config.embedding_dim), dtype=np.float32), [], []
+    return embedder.embed(images), records, list(images)
 
 
 def build_bundle(
@@ -254,9 +255,9 @@ def build_bundle(
     round_to_storage(net)  # calibrate exactly the weights the model file will hold (float16 kernels)
     embedder = Embedder(net, model_config, device=device)
     report(progress, "gallery", "Embedding training notes", done=0, total=2)
-    tr_emb, tr_rec = _embed_records(embedder, model_config, train_records, train_images, progress)
+    tr_emb, tr_rec, tr_img = _embed_records(embedder, model_config, train_records, train_images, progress)
     report(progress, "gallery", "Embedding validation notes", done=1, total=2)
-    va_emb, va_rec = _embed_records(embedder, model_config, val_records, val_images, progress)
+    va_emb, va_rec, va_img = _embed_records(embedder, model_config, val_records, val_images, progress)
     tr_gen = np.array([r.is_genuine for r in tr_rec], dtype=bool)
     va_gen = np.array([r.is_genuine for r in va_rec], dtype=bool)
     if not tr_gen.any():
@@ -309,7 +310,26 @@ def build_bundle(
         held_out = va_emb[va_gen] if va_gen.any() else tr_emb[tr_gen]
         fakes = np.concatenate([tr_emb[~tr_gen], va_emb[~va_gen]]) if len(va_emb) else tr_emb[~tr_gen]
         fit_gate(bundle, held_out, counterfeit_embeddings=fakes, n=calibration_config.non_notes, embedder=embedder)
-    metrics = quick_metrics(bundle, va_emb, va_rec, score_embeddings)
+    # The print: a few genuine training pictures per denomination become its keypoint prototypes, which name
+    # notes on real photos where the embedding alone misnames them (verify/keypoints.py).
+    from banknote_guard.verify.keypoints import build_print
+
+    report(progress, "calibrate", "Reading the print of genuine notes", done=0, total=1)
+    build_print(bundle, [r for r in tr_rec if r.is_genuine])
+    if va_gen.sum() >= MIN_HELDOUT_FOR_SPREAD:
+        # Local evidence (regions of the straightened note against the genuine notes' same regions),
+        # fused into the counterfeit score; thresholds recalibrated on the fused held-out scores.
+        from banknote_guard.verify.local_evidence import build_local_evidence
+
+        report(progress, "calibrate", "Measuring local evidence", done=0, total=1)
+        build_local_evidence(
+            bundle, [im for im, g in zip(tr_img, tr_gen) if g], [r.denom_id for r in tr_rec if r.is_genuine],
+            [im for im, g in zip(va_img, va_gen) if g], va_gen_ids, va_emb[va_gen],
+        )
+        from banknote_guard.workflows.local_regions import name_synthetic_regions
+
+        name_synthetic_regions(bundle)  # "security thread", "foil patch", ... where the layout is known
+    metrics = quick_metrics(bundle, va_emb, va_rec, score_embeddings, images=va_img)
     bundle.summary["metrics"] = metrics
     warnings = calibration_warnings(bundle.calibration)
     if not (~va_gen).any():
@@ -324,8 +344,11 @@ def build_bundle(
     return bundle, metrics
 
 
-def quick_metrics(bundle: ModelBundle, emb: np.ndarray, records: Sequence["ImageRecord"], score_fn: Any) -> dict[str, Any]:
-    """Validation figures of a freshly built model (None where a figure is undefined)."""
+def quick_metrics(
+    bundle: ModelBundle, emb: np.ndarray, records: Sequence["ImageRecord"], score_fn: Any, *, images: Any = None
+) -> dict[str, Any]:
+    """Validation figures of a freshly built model (None where a figure is undefined); ``images``: the
+    records' straightened notes (a model with local evidence needs them)."""
     from banknote_guard.evaluation import metrics as m
 
     out: dict[str, Any] = {
@@ -336,7 +359,7 @@ def quick_metrics(bundle: ModelBundle, emb: np.ndarray, records: Sequence["Image
     }
     if not len(records):
         return out
-    results = score_fn(bundle, emb, [str(r.path) for r in records])
+    results = score_fn(bundle, emb, [str(r.path) for r in records], None, images)
     labels = np.array([0 if r.is_genuine else 1 for r in records])
     scores = np.array([r.counterfeit_score for r in results], dtype=np.float64)
     flagged = np.array([r.verdict != "genuine" for r in results])

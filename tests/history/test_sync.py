@@ -33,7 +33,7 @@ with open(ids_file, "w") as ids:
         offline_adds += not h.online
         ids.write(rec.id + "\n")
         ids.flush()
-        time.sleep(0.02)
+        time.sleep(0.05)  # slow enough that a loaded machine still notices the cut network mid-batch
 deadline = time.monotonic() + 90
 report = h.sync()
 while report.waiting and time.monotonic() < deadline:
@@ -75,7 +75,9 @@ def test_two_desks_one_offline_for_a_while_every_record_arrives_exactly_once(
     proc_b, ids_b = desks["desk-b"]
     _wait_for(ids_b, n // 4, proc_b)
     network_switch.cut()  # desk B loses the network mid-batch, connections dropped
+    cut_at = time.monotonic()
     _wait_for(ids_b, 3 * n // 4, proc_b)
+    time.sleep(max(0.0, 1.5 - (time.monotonic() - cut_at)))  # offline for a while, however fast desk B writes
     network_switch.restore()
     outputs = {}
     for name, (proc, _) in desks.items():

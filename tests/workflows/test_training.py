@@ -88,6 +88,7 @@ def test_a_single_denomination_without_counterfeits_still_makes_a_model(pattern_
     import torch
 
     from banknote_guard.model.network import EmbeddingNet
+    from banknote_guard.model.preprocess import load_and_prepare
     from banknote_guard.verify.verifier import score_embeddings
     from banknote_guard.workflows.training import build_bundle
 
@@ -98,8 +99,11 @@ def test_a_single_denomination_without_counterfeits_still_makes_a_model(pattern_
     bundle, metrics = build_bundle(EmbeddingNet(cfg), cfg, TrainConfig(model=cfg), only[::2], only[1::2])
     assert bundle.svm.single_class_ and bundle.denominations == ["TST/0"]
     assert metrics["auc"] is None and metrics["catch_rate"] is None and metrics["denomination_accuracy"] == 1.0
-    res = score_embeddings(bundle, bundle.gallery.centroids_, ["c"])[0]
+    # a model with local evidence also looks at the straightened note (without it: fails closed)
+    note = load_and_prepare(only[0].path, cfg)[0]
+    res = score_embeddings(bundle, bundle.embedder.embed([note]), ["c"], None, [note])[0]
     assert res.verdict == "genuine" and 0.5 < res.probabilities["TST/0"] <= 1.0
+    assert score_embeddings(bundle, bundle.gallery.centroids_, ["c"])[0].verdict == "suspect"
     back = ModelBundle.from_bytes(bundle.to_bytes())
     assert back.svm.single_class_
 

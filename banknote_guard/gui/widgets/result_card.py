@@ -66,6 +66,47 @@ class ScoreGauge(QWidget):
         p.end()
 
 
+#: Verdicts whose card shows the heat map of local evidence over the note (why suspect).
+HEATMAP_VERDICTS = ("suspect", "uncertain")
+#: A cell's deviation (robust z-scores, see the engine's local evidence) at which its red starts, and the
+#: deviation span over which it grows to full strength.
+HEAT_START, HEAT_SPAN = 1.5, 5.0
+
+
+def paint_heatmap(pix: QPixmap, heatmap, regions) -> QPixmap:  # type: ignore[no-untyped-def]
+    """``pix`` (the straightened note) with the local evidence drawn over it: each cell tinted red by its
+    deviation, the top regions outlined and numbered (1 = most deviant)."""
+    out = QPixmap(pix)
+    rows, cols = heatmap.shape
+    w, h = out.width(), out.height()
+    p = QPainter(out)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    red = QColor(SUSPECT_COLOUR)
+    for r in range(rows):
+        for c in range(cols):
+            v = float(heatmap[r, c])
+            alpha = min(max((v - HEAT_START) / HEAT_SPAN, 0.0), 1.0) if v == v else 0.0
+            if alpha > 0:
+                red.setAlphaF(0.6 * alpha)
+                p.fillRect(QRectF(c * w / cols, r * h / rows, w / cols, h / rows), red)
+    pen_colour = QColor("#ffd400")
+    font = p.font()
+    font.setBold(True)
+    p.setFont(font)
+    fm = QFontMetrics(font)
+    for i, reg in enumerate(regions, 1):
+        x0, y0, x1, y1 = reg["box_fraction"]
+        rect = QRectF(x0 * w + 1, y0 * h + 1, (x1 - x0) * w - 2, (y1 - y0) * h - 2)
+        p.setPen(pen_colour)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(rect)
+        tag = QRectF(rect.left(), rect.top(), fm.horizontalAdvance(str(i)) + 6, fm.height())
+        p.fillRect(tag, QColor("#1f1f1f"))
+        p.drawText(tag, Qt.AlignmentFlag.AlignCenter, str(i))
+    p.end()
+    return out
+
+
 class ResultCard(QFrame):
     """Everything about one verified note. Call :meth:`show_result`; :meth:`clear` empties it."""
 
@@ -137,8 +178,11 @@ class ResultCard(QFrame):
         if result.rectified is not None:
             try:
                 pix = QPixmap.fromImage(rgb_to_qimage(result.rectified))
-                self.image.setPixmap(pix.scaled(self.IMAGE_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
-                                                Qt.TransformationMode.SmoothTransformation))
+                pix = pix.scaled(self.IMAGE_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+                if result.heatmap is not None and result.verdict in HEATMAP_VERDICTS:
+                    pix = paint_heatmap(pix, result.heatmap, result.regions)
+                self.image.setPixmap(pix)
             except ValueError:
                 self.image.setText("No image")
         else:
@@ -159,9 +203,20 @@ class ResultCard(QFrame):
                 f"Counterfeit score: <b>{result.counterfeit_score:.2f}</b> "
                 f"({'above' if above else 'below'} the threshold {result.threshold:.2f})"
             )
+        if result.regions and result.heatmap is not None and result.verdict in HEATMAP_VERDICTS:
+            rows.append("Red on the note: where it differs from genuine notes of its denomination; the "
+                        "numbered boxes are the regions named above.")
         if result.note_found is not None:
             rows.append("Note outline found and straightened." if result.note_found
                         else "Note outline not found: the whole image was used.")
+        pm = result.print_match
+        if pm and pm.get("denomination"):
+            how = "names it on its own" if pm.get("decided") else "leans to it"
+            runner = f", next {pm['runner_up']} with {pm['runner_up_inliers']}" if pm.get("runner_up") else ""
+            rows.append(f"Print: {pm['inliers']} points match genuine {pm['denomination']} notes{runner} "
+                        f"({how}).")
+        elif pm is not None:
+            rows.append("Print: matches no genuine picture the model holds.")
         if result.seconds is not None:
             rows.append(f"Checked in {result.seconds * 1000:.0f} ms.")
         self.details.setText("<br>".join(rows))
