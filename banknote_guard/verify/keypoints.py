@@ -72,18 +72,16 @@ AGREE_RATIO = 1.5
 _QUANT = 255.0
 _FORMAT = 1
 
-_SIFT_LOCK = threading.Lock()
-_SIFT: dict[int, Any] = {}
+_LOCAL = threading.local()
 
 
 def _sift() -> Any:
-    """One SIFT detector per thread (OpenCV detectors keep state and are not shared across threads)."""
-    key = threading.get_ident()
-    with _SIFT_LOCK:
-        det = _SIFT.get(key)
-        if det is None:
-            det = _SIFT[key] = cv2.SIFT_create(nfeatures=QUERY_POINTS)
-        return det
+    """One SIFT detector per thread (OpenCV detectors keep state and are not shared across threads); it
+    goes with its thread, so the verifier's short-lived reader pools leave none behind."""
+    det = getattr(_LOCAL, "sift", None)
+    if det is None:
+        det = _LOCAL.sift = cv2.SIFT_create(nfeatures=QUERY_POINTS)
+    return det
 
 
 @dataclass
