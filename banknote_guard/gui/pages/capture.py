@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QTabWidget,
     QWidget,
@@ -43,6 +42,7 @@ from banknote_guard.gui.style import verdict_style
 from banknote_guard.gui.widgets.card_split import beside_card
 from banknote_guard.gui.widgets.live_view import LiveView
 from banknote_guard.gui.widgets.result_card import ResultCard
+from banknote_guard.gui.widgets.tables import row_table
 from banknote_guard.gui.workers import Job, JobContext
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -126,12 +126,7 @@ class CapturePage(Page):
 
         self.live = LiveView()
         self.live.clear("Choose a camera and press Start, or open a video file.")
-        self.table = t = QTableWidget(0, len(COLUMNS))
-        t.setHorizontalHeaderLabels(COLUMNS)
-        t.setSelectionBehavior(t.SelectionBehavior.SelectRows)
-        t.setSelectionMode(t.SelectionMode.SingleSelection)
-        t.setEditTriggers(t.EditTrigger.NoEditTriggers)
-        t.verticalHeader().hide()
+        self.table = t = row_table(COLUMNS)
         t.setWordWrap(False)
         t.setTextElideMode(Qt.TextElideMode.ElideRight)
         t.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space belongs to the capture

@@ -9,7 +9,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -32,6 +30,7 @@ from PySide6.QtWidgets import (
 from banknote_guard.gui.pages.base import Page
 from banknote_guard.gui.state import AppState, app_data_dir
 from banknote_guard.gui.widgets.denomination_fields import denomination_edits
+from banknote_guard.gui.widgets.tables import row_table
 from banknote_guard.gui.widgets.thumbnail_grid import ThumbnailGrid, list_images
 from banknote_guard.gui.workers import JobContext
 from banknote_guard.progress import Progress, check_cancel, format_seconds, report
@@ -234,12 +233,7 @@ class DatasetsPage(Page):
         self.summary.setWordWrap(True)
         self.body.addWidget(self.summary)
 
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Denomination", "Genuine", "Counterfeit", "Image size", "Warnings"])
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = row_table(["Denomination", "Genuine", "Counterfeit", "Image size", "Warnings"])
         self.table.setWordWrap(True)
         header = self.table.horizontalHeader()
         for col in range(4):

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 from PySide6.QtCore import QDate, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QButtonGroup,
     QCheckBox,
     QComboBox,
@@ -39,7 +38,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSizePolicy,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -52,6 +50,7 @@ from banknote_guard.gui.style import bold as bold_font
 from banknote_guard.gui.style import verdict_style
 from banknote_guard.gui.widgets.bar_chart import BarChart
 from banknote_guard.gui.widgets.card_split import beside_card
+from banknote_guard.gui.widgets.tables import row_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.api import History, NoteRecord, Review
@@ -483,12 +482,7 @@ class HistoryPage(Page):
         self.info.hide()
         self.body.addWidget(self.info)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = row_table(COLUMNS)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)

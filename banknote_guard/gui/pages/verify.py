@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Iterable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFont, QFontMetrics
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QFileDialog,
     QHBoxLayout,
@@ -18,7 +17,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QStackedWidget,
-    QTableWidget,
     QTableWidgetItem,
     QWidget,
 )
@@ -30,6 +28,7 @@ from banknote_guard.gui.style import verdict_style
 from banknote_guard.gui.widgets.card_split import beside_card
 from banknote_guard.gui.widgets.images import qimage_to_rgb
 from banknote_guard.gui.widgets.result_card import ResultCard
+from banknote_guard.gui.widgets.tables import row_table
 from banknote_guard.gui.widgets.thumbnail_grid import IMAGE_SUFFIXES
 from banknote_guard.gui.workers import Job, JobContext, running_jobs
 from banknote_guard.progress import EtaEstimator, Progress, check_cancel, format_seconds
@@ -127,12 +126,7 @@ class VerifyPage(Page):
         self.progress.hide()
         self.body.addWidget(self.progress)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = row_table(COLUMNS)
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
