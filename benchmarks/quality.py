@@ -119,6 +119,181 @@ def evidence_figures(run: Any, test_view: Path, trained: list[str], held_out: li
     return out
 
 
+def genuine_verdicts(run: Any, test_view: Path, trained: list[str], held_out: list[str]) -> dict[str, dict[str, int]]:
+    """What the genuine test notes were called, per group ("trained", "enrolled"): verdict -> count.
+
+    Every verdict but "genuine" counts as a false alarm in the figures; this says which part comes
+    from the thresholds ("suspect") and which from the capture check ("retake") or the naming
+    ("uncertain", "unknown")."""
+    from banknote_guard.data.dataset import discover_dataset
+
+    results = {str(Path(r.path).resolve()): r for r in run.evaluation.results}
+    out: dict[str, dict[str, int]] = {"trained": {}, "enrolled": {}}
+    for rec in discover_dataset(test_view).records:
+        r = results.get(str(Path(rec.path).resolve()))
+        if r is None or not rec.is_genuine:
+            continue
+        group = "trained" if rec.denom_id in trained else "enrolled" if rec.denom_id in held_out else None
+        if group is not None:
+            verdict = r.verdict or "error"
+            out[group][verdict] = out[group].get(verdict, 0) + 1
+    return out
+
+
+def rebuild_run(model_path: Path, train_view: Path, enroll_view: Path, test_view: Path, out: Path,
+                trained: list[str], held_out: list[str], progress: Any = None) -> Any:
+    """Everything after the network, rebuilt with this code: the network of ``model_path``, the training
+    split of ``train_view`` (the training and held-out notes split as training split them), enrollment of
+    ``held_out`` from ``enroll_view`` and evaluation on ``test_view``; returns a
+    :class:`~banknote_guard.workflows.demo.PipelineRun`."""
+    from banknote_guard.data.dataset import discover_dataset
+    from banknote_guard.evaluation.evaluate import evaluate
+    from banknote_guard.model.config import ModelConfig, TrainConfig
+    from banknote_guard.model.split import split_records
+    from banknote_guard.verify.bundle import ModelBundle
+    from banknote_guard.verify.calibration import CalibrationConfig
+    from banknote_guard.verify.enroll import enroll_dataset
+    from banknote_guard.workflows.demo import PipelineRun
+    from banknote_guard.workflows.training import build_bundle
+
+    old = ModelBundle.load(model_path)
+    config = TrainConfig.from_dict(old.train_config)
+    records = list(discover_dataset(train_view).records)
+    train_recs, val_recs = split_records(records, config.val_fraction, config.seed)
+    far = float(old.summary.get("false_alarm_rate", old.calibration.false_alarm_rate))
+    t0 = time.monotonic()
+    bundle, _ = build_bundle(old.build_net().eval(), ModelConfig.from_dict(old.model_config), config, train_recs,
+                             val_recs, calibration=CalibrationConfig(false_alarm_rate=far), progress=progress)
+    if held_out:
+        enroll_dataset(bundle, enroll_view, denominations=list(held_out), progress=progress)
+    out.mkdir(parents=True, exist_ok=True)
+    bundle.save(out / "model.bgm")
+    rebuild_seconds = time.monotonic() - t0
+    t0 = time.monotonic()
+    groups = {"trained": list(trained), "enrolled": list(held_out)} if held_out else {"trained": list(trained)}
+    evaluation = evaluate(bundle, test_view, out, groups=groups, progress=progress)
+    metrics: dict[str, Any] = dict(evaluation.metrics)
+    for name, block in evaluation.per_group.items():
+        metrics[name] = block
+    metrics["per_method"] = evaluation.per_method
+    return PipelineRun(out / "model.bgm", evaluation, metrics, dict(evaluation.files),
+                       {"rebuild": rebuild_seconds, "verify+evaluate": time.monotonic() - t0})
+
+
+def _rebuild(args: argparse.Namespace, out: Path, dataset: Any, parts: dict[str, Any], views: dict[str, Path],
+             trained: list[str], held_out: list[str], progress: Any) -> int:
+    """Rebuild and evaluate every finished run in ``out`` (see ``--rebuild``); writes ``OUT/rebuilt.json``."""
+    from banknote_guard.jsonable import to_jsonable
+
+    figures: dict[str, Any] = {}
+    for run_dir in sorted(out.glob("run_*")):
+        model_path = run_dir / "model.bgm"
+        if not model_path.is_file() or run_dir.name.endswith("_rebuilt"):
+            continue
+        name = run_dir.name[len("run_"):]
+        left_out = name[len("without_"):] if name.startswith("without_") else None
+        train_view = views["train"]
+        if left_out is not None:
+            view = out / "views" / f"train_{name}"
+            train_view = view if view.is_dir() else write_view_without(dataset, parts, left_out, view)
+        elif name == "leave_out":
+            train_view = out / "views" / "train_leave_out"
+        print(f"Rebuilding {name} ...", file=sys.stderr)
+        run = rebuild_run(model_path, train_view, views["enroll"], views["test"], out / f"run_{name}_rebuilt",
+                          trained, held_out, progress)
+        per = run.metrics.get("per_method", {})
+        figures[name] = {
+            "auc_all": _get(run.metrics, "roc_auc"),
+            "catch_at_1pct_all": _get(run.metrics, "catch_rate_at_1pct_far"),
+            "auc_trained": _get(run.metrics.get("trained"), "roc_auc"),
+            "catch_at_1pct_trained": _get(run.metrics.get("trained"), "catch_rate_at_1pct_far"),
+            "auc_enrolled": _get(run.metrics.get("enrolled"), "roc_auc"),
+            "catch_at_1pct_enrolled": _get(run.metrics.get("enrolled"), "catch_rate_at_1pct_far"),
+            "flagged_at_thresholds_trained": _get(run.metrics.get("trained"), "catch_rate_at_model_thresholds"),
+            "flagged_at_thresholds_enrolled": _get(run.metrics.get("enrolled"), "catch_rate_at_model_thresholds"),
+            "per_method_auc": {m: _get(v, "roc_auc") for m, v in per.items()},
+            "left_out": left_out,
+            "left_out_auc": None if left_out is None else _get(per.get(left_out), "roc_auc"),
+            "evidence": evidence_figures(run, views["test"], trained, held_out),
+            "genuine_verdicts": genuine_verdicts(run, views["test"], trained, held_out),
+            "seconds": run.stage_seconds,
+        }
+        (out / "rebuilt.json").write_text(json.dumps(to_jsonable({
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "command": " ".join([Path(sys.executable).name, *sys.argv]), "held_out": held_out, "figures": figures,
+        }), indent=2), encoding="utf-8")
+        f = figures[name]
+        print(f"{name}: AUC all {_fmt(f['auc_all'], False)}, trained {_fmt(f['auc_trained'], False)} "
+              f"(catch at 1% {_fmt(f['catch_at_1pct_trained'], True)}), enrolled {_fmt(f['auc_enrolled'], False)}"
+              + ("" if left_out is None else f"; {left_out} left out: AUC {_fmt(f['left_out_auc'], False)}"))
+    print(f"\nDetails: {out / 'rebuilt.json'}")
+    return 0
+
+
+def write_view_without(dataset: Any, parts: dict[str, Any], method: str, view: Path) -> Path:
+    """The training view without ``method``'s counterfeits (as the leave-one-out run wrote it)."""
+    from banknote_guard.workflows.demo import write_view
+
+    recs = [r for r in parts["train"] if r.is_genuine or r.method != method]
+    return write_view(dataset, recs, view)
+
+
+def _leave_one_out(args: argparse.Namespace, out: Path, dataset: Any, parts: dict[str, Any], views: dict[str, Path],
+                   methods: list[str], train: Any, trained: list[str], held_out: list[str], progress: Any,
+                   started: float, synth_seconds: float) -> int:
+    """Leave-one-method-out: per method, train without its counterfeits and measure how well the
+    test split's counterfeits of that method are still caught (AUC against every genuine test note).
+    Writes ``OUT/leave_one_out.json`` after every run, so a stopped run keeps what it measured."""
+    from banknote_guard.jsonable import to_jsonable
+    from banknote_guard.workflows.demo import train_enroll_evaluate, write_view
+
+    plan = [] if args.skip_all_methods else [None]
+    plan += methods
+    figures: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    for i, method in enumerate(plan, 1):
+        name = "all_methods" if method is None else f"without_{method}"
+        recs = [r for r in parts["train"] if r.is_genuine or method is None or r.method != method]
+        view = views["train"] if method is None else write_view(dataset, recs, out / "views" / f"train_{name}")
+        print(f"Run {i}/{len(plan)}: {name.replace('_', ' ')} ({len(recs)} training images)", file=sys.stderr)
+        t0 = time.monotonic()
+        run = train_enroll_evaluate(view, views["enroll"], views["test"], out / f"run_{name}", train,
+                                    trained=trained, held_out=held_out, progress=progress)
+        seconds[name] = time.monotonic() - t0
+        per = run.metrics.get("per_method", {})
+        ev = evidence_figures(run, views["test"], trained, held_out)
+        figures[name] = {
+            "auc_all": _get(run.metrics, "roc_auc"),
+            "auc_trained": _get(run.metrics.get("trained"), "roc_auc"),
+            "auc_enrolled": _get(run.metrics.get("enrolled"), "roc_auc"),
+            "per_method_auc": {m: _get(v, "roc_auc") for m, v in per.items()},
+            "left_out_auc": None if method is None else _get(per.get(method), "roc_auc"),
+            "left_out_caught_at_1pct": None if method is None else _get(per.get(method),
+                                                                         "catch_rate_at_1pct_far_overall"),
+            "evidence": ev,
+            "genuine_verdicts": genuine_verdicts(run, views["test"], trained, held_out),
+        }
+        result = {
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "held_out": held_out, "methods": methods, "figures": figures,
+            "seconds": {"total": time.monotonic() - started, "synth": synth_seconds, **seconds},
+        }
+        (out / "leave_one_out.json").write_text(json.dumps(to_jsonable(result), indent=2), encoding="utf-8")
+    print()
+    print(f"Leave-one-method-out on a {args.difficulty} synthetic dataset; total {(time.monotonic() - started) / 60:.1f} min")
+    with_all = figures.get("all_methods", {}).get("per_method_auc", {})
+    print(f"{'method left out':<24}{'AUC left out':>14}{'caught @1%':>12}{'AUC with it':>13}{'target':>9}  met")
+    for m in methods:
+        f = figures.get(f"without_{m}", {})
+        auc = f.get("left_out_auc")
+        met = "" if auc is None or math.isnan(auc) else ("yes" if auc >= 0.95 else "NO")
+        print(f"{m:<24}{_fmt(auc, False):>14}{_fmt(f.get('left_out_caught_at_1pct'), True):>12}"
+              f"{_fmt(with_all.get(m), False):>13}{'>= 0.95':>9}  {met}")
+    print(f"\nDetails: {out / 'leave_one_out.json'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the protocol, print the table, write ``OUT/quality.json``; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -137,6 +312,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leave-out", nargs="+", default=list(DEFAULT_LEAVE_OUT), metavar="METHOD",
                         help="counterfeit methods left out of the second training run")
     parser.add_argument("--skip-leave-out", action="store_true", help="run only the all-methods protocol")
+    parser.add_argument("--leave-one-out", action="store_true",
+                        help="leave-one-method-out: one training run per counterfeit method (every method, or those "
+                             "given with --leave-out, in that order), each without that method's counterfeits")
+    parser.add_argument("--skip-all-methods", action="store_true",
+                        help="with --leave-one-out: skip the run with every method in training")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="do not train: take the network of each run already in OUT (run_*/model.bgm) and "
+                             "rebuild everything after it (gallery, thresholds, counterfeit head, print, local "
+                             "evidence, enrollment) with this code, then evaluate; writes OUT/rebuilt.json")
     args = parser.parse_args(argv)
 
     import torch
@@ -153,9 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     progress = TerminalProgress()
 
-    print(f"Generating {synth.difficulty} synthetic dataset into {out / 'data'} ...", file=sys.stderr)
     t0 = time.monotonic()
-    generate_dataset(out / "data", synth, progress=progress)
+    if args.rebuild and (out / "data" / "manifest.csv").is_file():
+        print(f"Using the dataset in {out / 'data'} (the runs were trained on it)", file=sys.stderr)
+    else:
+        print(f"Generating {synth.difficulty} synthetic dataset into {out / 'data'} ...", file=sys.stderr)
+        generate_dataset(out / "data", synth, progress=progress)
     synth_seconds = time.monotonic() - t0
     dataset = discover_dataset(out / "data")
     held_out = choose_held_out(dataset.denominations, 1)
@@ -163,11 +350,20 @@ def main(argv: list[str] | None = None) -> int:
     parts = split_dataset(dataset, held_out=held_out, test_fraction=0.3, enroll_shots=5)
     views = {name: write_view(dataset, recs, out / "views" / name) for name, recs in parts.items()}
     leave_out = set(args.leave_out)
+    if args.leave_one_out and "--leave-out" not in " ".join(sys.argv if argv is None else argv):
+        leave_out = {r.method for r in parts["train"] if not r.is_genuine and r.method}
+        args.leave_out = sorted(leave_out)
     lmo_train = [r for r in parts["train"] if r.is_genuine or r.method not in leave_out]
-    if not args.skip_leave_out:
+    if not args.skip_leave_out and not args.leave_one_out:
         views["train_leave_out"] = write_view(dataset, lmo_train, out / "views" / "train_leave_out")
 
     runs: dict[str, Any] = {}
+    if args.rebuild:
+        return _rebuild(args, out, dataset, parts, views, trained, held_out, progress)
+    if args.leave_one_out:
+        order = [m for m in args.leave_out if m in leave_out] + sorted(leave_out - set(args.leave_out))
+        return _leave_one_out(args, out, dataset, parts, views, order, train, trained, held_out,
+                              progress, started, synth_seconds)
     print(f"Run 1/2: all counterfeit methods in training ({len(parts['train'])} training images)", file=sys.stderr)
     runs["all_methods"] = train_enroll_evaluate(
         views["train"], views["enroll"], views["test"], out / "run_all_methods", train,
@@ -211,6 +407,12 @@ def main(argv: list[str] | None = None) -> int:
              _get(a.get("enrolled"), "catch_rate_at_model_thresholds"), 0.70, pct=True),
     ]
     evidence = evidence_figures(runs["all_methods"], views["test"], trained, held_out)
+    verdicts = genuine_verdicts(runs["all_methods"], views["test"], trained, held_out)
+    for group, counts in verdicts.items():
+        total = sum(counts.values())
+        for verdict in ("suspect", "uncertain", "retake", "unknown"):
+            rows.append(_row(f"{group} genuine notes called {verdict}", counts.get(verdict, 0) / total if total else math.nan,
+                             None, pct=True))
     for key in sorted(evidence):
         if key.endswith("/auc") or key.endswith("catch_at_1pct"):
             what = "catch at 1% false alarms" if key.endswith("catch_at_1pct") else "AUC"
@@ -271,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
         "runs": {name: run.metrics for name, run in runs.items()},
         "evidence": evidence,
+        "genuine_verdicts": verdicts,
     }
     (out / "quality.json").write_text(json.dumps(to_jsonable(result), indent=2), encoding="utf-8")
     print(f"\nDetails: {out / 'quality.json'}; models, evaluation.json and plots in {out}/run_*")

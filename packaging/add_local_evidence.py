@@ -1,7 +1,8 @@
-"""Give an existing model local evidence without retraining (used for the bundled demo model).
+"""Give an existing model local evidence (and a counterfeit head) without retraining (used for the
+bundled demo model).
 
     .venv/bin/python packaging/add_local_evidence.py [--model assets/demo_model.bgm] [--out FILE]
-        [--backup DIR] [--work DIR] [--seed 13] [--check]
+        [--backup DIR] [--work DIR] [--seed 13] [--counterfeits 20] [--check]
 
 Models trained by this version get local evidence at training
 (:func:`banknote_guard.workflows.training.build_bundle`). A model trained before keeps its network,
@@ -12,6 +13,11 @@ it was trained and tested on, the difficulty it was trained at): per trained den
 genuine notes build the memory and half calibrate (pooled over the denominations when the model's
 thresholds were pooled before, as the demo model's were); each enrolled denomination gets its memory from k
 fresh genuine shots (k as recorded at its enrollment) and its k-shot threshold from the new table.
+
+With ``--counterfeits N`` (N > 0) the model also gets a counterfeit head
+(:mod:`banknote_guard.verify.counterfeit_head`), fitted as training fits it: on the embeddings of the
+memory's genuine notes and N fresh counterfeits per trained denomination (every method in turn),
+standardised on the held-out genuine notes, before the thresholds are recalibrated.
 
 The old file is copied to ``--backup`` (default /tmp) first; the new model is written atomically, and
 with ``--check`` only when the sample notes still get the expected verdicts (genuine notes not
@@ -27,6 +33,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,6 +61,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--genuine", type=int, default=60, help="fresh genuine notes per denomination")
     ap.add_argument("--difficulty", default="normal")
+    ap.add_argument("--counterfeits", type=int, default=0,
+                    help="fresh counterfeits per trained denomination for a counterfeit head (0: keep the head as is)")
     ap.add_argument("--thresholds", choices=("auto", "pooled", "own"), default="auto",
                     help="trained denominations' thresholds: pooled over them, each its own (from its held-out "
                          "notes), or as the model had them (auto)")
@@ -74,7 +84,7 @@ def main() -> int:
     if not notes.exists():
         api.generate_synthetic(notes, api.SynthOptions(
             currencies=len(currencies), denominations_per_currency=4, genuine_per_denomination=args.genuine,
-            counterfeit_per_denomination=0, difficulty=args.difficulty, seed=args.seed, jobs=1, contact_sheet=False))
+            counterfeit_per_denomination=max(0, args.counterfeits), difficulty=args.difficulty, seed=args.seed, jobs=1, contact_sheet=False))
     ds = api.discover_dataset(notes)
     cfg = model.config
     mem_img, mem_den, cal_img, cal_den, shots = [], [], [], [], {}
@@ -93,6 +103,18 @@ def main() -> int:
         cal_img += images[1::2]
         cal_den += [denom] * len(images[1::2])
     cal_emb = model.embedder.embed(cal_img)
+    if args.counterfeits > 0:
+        from banknote_guard.verify.counterfeit_head import fit_head
+
+        fakes = [load_and_prepare_note(r.path, cfg).image for r in ds.records
+                 if not r.is_genuine and r.denom_id in trained]
+        x = model.embedder.embed(mem_img + fakes)
+        model.counterfeit_head = fit_head(x, np.r_[np.ones(len(mem_img), bool), np.zeros(len(fakes), bool)], cal_emb,
+                                          seed=args.seed)
+        head = model.counterfeit_head
+        print(f"counterfeit head: {'none (too few notes)' if head is None else 'fitted'} on {len(mem_img)} genuine "
+              f"and {len(fakes)} counterfeit notes" + ("" if head is None else f", standardised on {len(cal_img)} "
+                                                       f"held-out genuine notes ({head.reference})"))
     old_thresholds = dict(model.calibration.thresholds)
     pooled = args.thresholds == "pooled" or (args.thresholds == "auto" and all(
         m.startswith("pooled") for d, m in model.calibration.methods.items() if d not in enrolled))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import math
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -50,6 +51,11 @@ class NoteRecord:
         counterfeit_score, threshold: the score and the threshold it was judged against.
         distances: denomination id -> distance to its genuine centre.
         reasons: why a note is "unknown", "uncertain" or "retake" (readable sentences).
+        regions: why suspect: the regions of the straightened note that differ most from genuine notes of
+            its denomination, highest first (``{"score", "box", "box_fraction", "name"}``); empty when the
+            model has no local evidence.
+        heatmap: each cell's deviation over the straightened note (rows of numbers; None for a missing
+            cell), or None; the reports draw it over ``note_image``.
     """
 
     batch: str
@@ -70,6 +76,8 @@ class NoteRecord:
     image_sha256: str | None = None
     image: bytes | None = field(default=None, repr=False)
     note_image: bytes | None = field(default=None, repr=False)
+    regions: list[dict[str, Any]] = field(default_factory=list)
+    heatmap: list[list[float | None]] | None = field(default=None, repr=False)
     created: str = field(default_factory=utc_now)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
@@ -108,6 +116,8 @@ class NoteRecord:
             image_sha256=image_sha256 or (hashlib.sha256(image).hexdigest() if image is not None else None),
             image=image,
             note_image=note_image,
+            regions=[clean_region(r) for r in (getattr(result, "regions", None) or [])],
+            heatmap=clean_heatmap(getattr(result, "heatmap", None)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -119,7 +129,55 @@ class NoteRecord:
             "counterfeit_score": self.counterfeit_score, "threshold": self.threshold,
             "distances": dict(self.distances), "reasons": list(self.reasons), "model_id": self.model_id,
             "model_sha256": self.model_sha256, "image_sha256": self.image_sha256,
+            "regions": [dict(r) for r in self.regions], "heatmap": self.heatmap,
         }
+
+
+#: Most cells a stored heat map may have (rows x columns); a larger one is not kept.
+MAX_HEATMAP_CELLS = 1024
+
+
+def _finite(value: Any, digits: int = 3) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(v, digits) if math.isfinite(v) else None
+
+
+def clean_heatmap(heatmap: Any) -> list[list[float | None]] | None:
+    """A heat map as the history keeps it: rows of rounded numbers (None for NaN), or None when there is
+    none or it is not a small 2-D grid of numbers."""
+    if heatmap is None:
+        return None
+    try:
+        rows = [list(r) for r in heatmap]
+    except TypeError:
+        return None
+    if not rows or not rows[0] or any(len(r) != len(rows[0]) for r in rows) or len(rows) * len(rows[0]) > MAX_HEATMAP_CELLS:
+        return None
+    try:
+        return [[_finite(v, 2) for v in r] for r in rows]
+    except TypeError:
+        return None
+
+
+def clean_region(region: Any) -> dict[str, Any]:
+    """One why-suspect region as the history keeps it (numbers checked, box fractions clipped to [0, 1])."""
+    r = dict(region) if isinstance(region, dict) else {}
+    frac = r.get("box_fraction") or []
+    box = r.get("box") or []
+    try:
+        fr = [min(max(float(v), 0.0), 1.0) for v in frac][:4]
+    except (TypeError, ValueError):
+        fr = []
+    try:
+        bx = [int(v) for v in box][:4]
+    except (TypeError, ValueError):
+        bx = []
+    name = r.get("name")
+    return {"score": _finite(r.get("score")), "box": bx if len(bx) == 4 else None,
+            "box_fraction": fr if len(fr) == 4 else None, "name": None if name is None else str(name)[:80]}
 
 
 @dataclass

@@ -164,6 +164,16 @@ class NoteEntry:
         return [one_line(r) for r in self.record.reasons]
 
     @property
+    def reasons_text(self) -> str:
+        """The reasons as one text: sentences follow each other, other items are separated by "; "."""
+        out = ""
+        for r in self.reasons:
+            if out:
+                out += " " if out.rstrip().endswith((".", "!", "?", ")")) and r[:1].isupper() else "; "
+            out += r
+        return out
+
+    @property
     def error(self) -> str | None:
         return one_line(self.record.error) if self.record.error else None
 

@@ -56,7 +56,9 @@ def html_report(doc: ReportDocument, pictures: Pictures, step: Callable[[], None
     for e in doc.notes:
         view: dict[str, Any] = {"e": e, "thumb": _uri(pictures.thumbnail(e.record))}
         if e.number in detail_numbers:
-            view["note"] = _uri(pictures.note(e.record))
+            note, caption = pictures.scored(e.record)
+            view["note"] = _uri(note)
+            view["note_caption"] = caption
             view["original"] = _uri(pictures.original(e.record)) if doc.kind != "batch" else None
         views.append(view)
         step()

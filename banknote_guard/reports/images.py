@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from banknote_guard.verify.local_evidence import HEATMAP_VERDICTS, heat_alpha
 if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.history.records import NoteRecord
 
@@ -104,3 +105,83 @@ class Pictures:
 
     def original(self, record: "NoteRecord") -> bytes | None:
         return self._get(record.id, "original", record.image, DETAIL_SIZE)
+
+    def why(self, record: "NoteRecord") -> bytes | None:
+        """The straightened note with the heat map of local evidence drawn over it (why suspect), for
+        suspect and uncertain notes whose record keeps a heat map; else None."""
+        key = (record.id, "why")
+        if key not in self._cache:
+            self._cache[key] = None
+            if record.heatmap is not None and record.verdict in HEATMAP_VERDICTS:
+                self._cache[key] = heatmap_jpeg(self.note(record), record.heatmap, record.regions)
+        return self._cache[key]
+
+    def scored(self, record: "NoteRecord") -> tuple[bytes | None, str]:
+        """The straightened note for a detail section and its caption: with the heat map where there
+        is one (:meth:`why`), else as scored."""
+        why = self.why(record)
+        if why is not None:
+            return why, WHY_CAPTION
+        return self.note(record), "straightened note as scored"
+
+
+def why_suspect_picture(record: "NoteRecord") -> bytes | None:
+    """A record's straightened note with the heat map of why it is suspect drawn over it (JPEG), or None
+    when the record is not suspect or uncertain, keeps no heat map, or its pictures cannot be used."""
+    return Pictures().why(record)
+
+
+#: Caption of a straightened note drawn with its heat map.
+WHY_CAPTION = "straightened note as scored; red where it differs from genuine notes, boxes: most different first"
+#: Colours of the heat map: the tint of deviating cells, the region boxes and their number tags.
+HEAT_RGB, BOX_RGB, TAG_RGB = (220, 38, 38), (255, 212, 0), (31, 31, 31)
+
+
+def heatmap_jpeg(note_jpeg: bytes | None, heatmap: list[list[float | None]], regions: list[dict],
+                 quality: int = 85) -> bytes | None:
+    """The straightened note ``note_jpeg`` with each heat-map cell tinted red by its deviation (as on the
+    result card) and the regions outlined and numbered; None when the note or the heat map cannot be used."""
+    from PIL import ImageDraw
+
+    im = _open(note_jpeg)
+    if im is None or not heatmap or not heatmap[0]:
+        return None
+    try:
+        im = im.convert("RGB")
+        w, h = im.size
+        rows, cols = len(heatmap), len(heatmap[0])
+        overlay = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(overlay)
+        for r, row in enumerate(heatmap):
+            for c, v in enumerate(row):
+                alpha = heat_alpha(v)
+                if alpha > 0:
+                    draw.rectangle([round(c * w / cols), round(r * h / rows), round((c + 1) * w / cols) - 1,
+                                    round((r + 1) * h / rows) - 1], fill=(*HEAT_RGB, int(round(153 * alpha))))
+        out = Image.alpha_composite(im.convert("RGBA"), overlay).convert("RGB")
+        draw = ImageDraw.Draw(out)
+        line = max(2, w // 250)
+        font_size = max(11, h // 14)
+        try:
+            from PIL import ImageFont
+
+            font = ImageFont.load_default(size=font_size)
+        except TypeError:  # an old Pillow without sized default fonts
+            font = ImageFont.load_default()
+        for i, reg in enumerate(regions, 1):
+            frac = reg.get("box_fraction")
+            if not frac or len(frac) != 4:
+                continue
+            x0, y0, x1, y1 = (float(v) for v in frac)
+            box = [x0 * w + line / 2, y0 * h + line / 2, x1 * w - line / 2, y1 * h - line / 2]
+            draw.rectangle(box, outline=BOX_RGB, width=line)
+            tl, tt, tr, tb = draw.textbbox((0, 0), str(i), font=font)
+            pad = max(2, font_size // 6)
+            draw.rectangle([box[0], box[1], box[0] + (tr - tl) + 2 * pad, box[1] + (tb - tt) + 2 * pad], fill=TAG_RGB)
+            draw.text((box[0] + pad - tl, box[1] + pad - tt), str(i), fill=BOX_RGB, font=font)
+        buf = io.BytesIO()
+        out.save(buf, "JPEG", quality=quality)
+        return buf.getvalue()
+    except Exception:  # noqa: BLE001 - a heat map that cannot be drawn costs the drawing, never the report
+        log.debug("heat map could not be drawn", exc_info=True)
+        return None

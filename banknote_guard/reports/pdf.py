@@ -458,8 +458,9 @@ def _detail(pdf: ReportPDF, e: NoteEntry, pictures: Pictures) -> None:
                                        f"   \u2014   {e.name}", CONTENT_W - 4))
     pdf.set_text_color(*INK)
     y += 9
-    used = pdf.picture(pictures.note(e.record), MARGIN, y, DETAIL_IMG_W, DETAIL_IMG_H,
-                       caption="straightened note as scored", missing=missing_text(e.record.note_image))
+    note, caption = pictures.scored(e.record)
+    used = pdf.picture(note, MARGIN, y, DETAIL_IMG_W, DETAIL_IMG_H, caption=caption,
+                       missing=missing_text(e.record.note_image))
     chart_h = pdf.charts(e, MARGIN + DETAIL_IMG_W + 8, y, CONTENT_W - DETAIL_IMG_W - 8)
     pdf.set_xy(MARGIN, y + max(used, chart_h) + 1)
     pdf.facts(_detail_facts(e), label_w=30, size=8.5)
@@ -479,7 +480,8 @@ def _detail_height(pdf: ReportPDF, e: NoteEntry, pictures: Pictures) -> float:
         img_h = DETAIL_IMG_W / 2
     pdf.font(8.5)
     fact_h = sum(4.6 * len(pdf.lines_for(v, CONTENT_W - 30) or [""]) for _, v in _detail_facts(e))
-    return 9 + max(img_h + 4.5, charts_height(e)) + 1 + fact_h + 4
+    caption_h = 3.5 * len(pdf.lines_for(pictures.scored(e.record)[1], DETAIL_IMG_W)[:2]) + 1
+    return 9 + max(img_h + caption_h, charts_height(e)) + 1 + fact_h + 4
 
 
 def _detail_facts(e: NoteEntry) -> list[tuple[str, str]]:
@@ -489,7 +491,7 @@ def _detail_facts(e: NoteEntry) -> list[tuple[str, str]]:
         rows.append(("Image SHA-256", r.image_sha256))
     rows.append(("Score / threshold", f"{e.score}   (operator action: {e.style.action})"))
     if e.reasons:
-        rows.append(("Reasons", "; ".join(e.reasons)))
+        rows.append(("Reasons", e.reasons_text))
     if e.error:
         rows.append(("Error", e.error))
     if e.review is not None:
@@ -519,7 +521,8 @@ def batch_pdf(doc: ReportDocument, pictures: Pictures, step: Step) -> bytes:
         pdf.ln(4)
         pdf.need(22 + _detail_height(pdf, doc.details[0], pictures))
         pdf.heading(f"Suspect and uncertain notes ({len(doc.details)})", space=0)
-        pdf.paragraph("Each note set aside: the straightened picture that was scored, its counterfeit score "
+        pdf.paragraph("Each note set aside: the straightened picture that was scored (red where it differs from "
+                      "genuine notes, when the model compares regions), its counterfeit score "
                       "against the threshold (right of the line: suspect), and its distance to every "
                       "denomination's genuine centre (shortest: the denomination it was taken for).",
                       size=8, colour=MUTED)
@@ -540,7 +543,8 @@ def _pictures_and_charts(pdf: ReportPDF, e: NoteEntry, pictures: Pictures, max_h
     A record without the picture as captured (a live batch) shows the straightened note with the
     charts beside it instead of an empty frame.
     """
-    original, note = pictures.original(e.record), pictures.note(e.record)
+    original = pictures.original(e.record)
+    note, caption = pictures.scored(e.record)
     half = (CONTENT_W - 6) / 2
     if original is None:
         img_w = DETAIL_IMG_W if charts else CONTENT_W * 0.62
@@ -548,14 +552,14 @@ def _pictures_and_charts(pdf: ReportPDF, e: NoteEntry, pictures: Pictures, max_h
         y = pdf.get_y()
         lost = "was not stored" if not e.record.image else "could not be decoded"
         used = pdf.picture(note, MARGIN, y, img_w, max_h, missing=missing_text(e.record.note_image),
-                           caption=f"straightened note as scored (the picture as captured {lost})")
+                           caption=f"{caption} (the picture as captured {lost})")
         chart_h = pdf.charts(e, MARGIN + img_w + 8, y, CONTENT_W - img_w - 8) if charts else 0
         pdf.set_xy(MARGIN, y + max(used, chart_h) + 2)
         return
     pdf.need(max_h + 6)
     y = pdf.get_y()
     a = pdf.picture(original, MARGIN, y, half, max_h, caption="picture as captured")
-    b = pdf.picture(note, MARGIN + half + 6, y, half, max_h, caption="straightened note as scored",
+    b = pdf.picture(note, MARGIN + half + 6, y, half, max_h, caption=caption,
                     missing=missing_text(e.record.note_image))
     pdf.set_xy(MARGIN, y + max(a, b) + 3)
     if charts:
@@ -585,7 +589,7 @@ def _certificate(pdf: ReportPDF, doc: ReportDocument, e: NoteEntry, pictures: Pi
         ("Image SHA-256", r.image_sha256 or "not recorded"),
     ]
     if e.reasons:
-        rows.append(("Reasons", "; ".join(e.reasons)))
+        rows.append(("Reasons", e.reasons_text))
     if e.error:
         rows.append(("Error", e.error))
     pdf.facts([(k, str(v)) for k, v in rows], label_w=32)

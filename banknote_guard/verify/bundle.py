@@ -175,6 +175,10 @@ class ModelBundle:
     #: print per denomination, stored as ``keypoints/`` arrays and the payload's ``keypoints``) that name a
     #: note by its print; None in older models, which name notes by the embedding alone.
     keypoints: Any = None
+    #: The counterfeit head (:class:`~banknote_guard.verify.counterfeit_head.CounterfeitHead`: a linear
+    #: counterfeit direction in the embedding, stored as ``head/weights`` and the payload's ``head``),
+    #: added to the distance score; None in older models and models trained without counterfeits.
+    counterfeit_head: Any = None
 
     def __post_init__(self) -> None:
         self.state_dict = weight_arrays(self.state_dict)
@@ -320,6 +324,7 @@ class ModelBundle:
             "network_runtime": "onnxruntime" if self.has_onnx else "torch",
             "local_evidence": self.local_memory is not None,
             "print_prototypes": 0 if self.keypoints is None else len(self.keypoints),
+            "counterfeit_head": self.counterfeit_head is not None,
             "denominations": self.denominations,
             "enrolled": sorted(self.summary.get("enrolled", {})),
             "false_alarm_rate": cal.false_alarm_rate,
@@ -382,6 +387,9 @@ class ModelBundle:
         if self.keypoints is not None:
             for name, a in self.keypoints.to_arrays()[0].items():
                 out[f"keypoints/{name}"] = np.ascontiguousarray(a)
+        if self.counterfeit_head is not None:
+            for name, a in self.counterfeit_head.to_arrays()[0].items():
+                out[f"head/{name}"] = np.ascontiguousarray(a)
         return out
 
     def _payload(self) -> dict[str, Any]:
@@ -402,6 +410,8 @@ class ModelBundle:
             payload["local"] = self.local_memory.to_arrays()[1]
         if self.keypoints is not None:
             payload["keypoints"] = self.keypoints.to_arrays()[1]
+        if self.counterfeit_head is not None:
+            payload["head"] = self.counterfeit_head.to_arrays()[1]
         if self._onnx is not None:
             from banknote_guard.model.onnx_runtime import INPUT_NAME, OPSET, OUTPUT_NAME
 
@@ -542,6 +552,11 @@ class ModelBundle:
             from banknote_guard.verify.keypoints import KeypointPrototypes
 
             keypoints = KeypointPrototypes.from_arrays(group("keypoints/"), payload["keypoints"])
+        head = None
+        if payload.get("head") is not None:
+            from banknote_guard.verify.counterfeit_head import CounterfeitHead
+
+            head = CounterfeitHead.from_arrays(group("head/"), payload["head"], int(gallery.centroids_.shape[1]))
         if not isinstance(payload["model_config"], dict) or not isinstance(payload["train_config"], dict):
             raise TypeError("configuration is not a mapping")
         return cls(
@@ -555,6 +570,7 @@ class ModelBundle:
             schema_version=version,
             local_memory=local_memory,
             keypoints=keypoints,
+            counterfeit_head=head,
         )
 
 

@@ -378,6 +378,7 @@ def kshot_thresholds(
     ks: Sequence[int] = tuple(range(1, MAX_SIMULATED_K + 1)),
     draws: int | None = None,
     seed: int = 0,
+    extra: np.ndarray | None = None,
 ) -> tuple[dict[int, float], dict[int, str]]:
     """Thresholds for k-shot enrollment, simulated on held-out genuine notes (see module docstring).
 
@@ -390,6 +391,8 @@ def kshot_thresholds(
         draws: random draws of k notes per denomination and k (default: enough for
             :data:`KSHOT_TOTAL_DRAWS` in all, at least 30).
         seed: seed of the draws (the result is deterministic).
+        extra: (N,) what the model adds to each held-out note's distance score (its counterfeit head,
+            :mod:`~banknote_guard.verify.counterfeit_head`), or None.
 
     Returns:
         ``(thresholds, methods)``, both keyed by k; empty when no denomination has more than k notes.
@@ -401,14 +404,15 @@ def kshot_thresholds(
     labels = np.asarray([str(c) for c in heldout_denoms])
     pooled_spread = gallery.pooled_spread()
     rng = np.random.default_rng(seed)
-    groups = [x[labels == c] for c in sorted(set(labels.tolist()))]
+    add = np.zeros(len(x)) if extra is None else np.asarray(extra, np.float64)
+    groups = [(x[labels == c], add[labels == c]) for c in sorted(set(labels.tolist()))]
     if draws is None:
         draws = max(30, math.ceil(KSHOT_TOTAL_DRAWS / max(len(groups), 1)))
     thresholds: dict[int, float] = {}
     methods: dict[int, str] = {}
     for k in ks:
         scores: list[np.ndarray] = []
-        for emb in groups:
+        for emb, plus in groups:
             if len(emb) <= k:
                 continue
             for _ in range(draws):
@@ -420,7 +424,7 @@ def kshot_thresholds(
                         continue
                     spread = pooled_spread * gallery.pooled_factor_for(k, len(protos))
                 d = pairwise_distances(gallery.distance, rest, protos).min(axis=1)
-                scores.append(d / spread)
+                scores.append(d / spread + plus[order[k:]])
         if not scores:
             continue
         all_scores = np.concatenate(scores)

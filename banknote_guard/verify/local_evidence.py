@@ -38,8 +38,9 @@ not make a note suspect, one altered region does) plus :data:`SHIFT_WEIGHT` x th
 mean shift of a feature (an ink that is off over the whole note). A note may have come in rotated by
 180 degrees: both orientations and every mode are scored and the best fit is kept.
 
-**Fusion** (:func:`fuse`): the global score ``g`` (embedding distance / spread) and the local score
-``l`` are combined into the one ``counterfeit_score = (g^p + (scale * l)^p)^(1/p)`` with
+**Fusion** (:func:`fuse`): the global score ``g`` (embedding distance / spread, plus the counterfeit
+head's share when the model has one) and the local score ``l`` are combined into the one
+``counterfeit_score = (g^p + (scale * l)^p)^(1/p)`` with
 :data:`FUSION_POWER` p, where ``scale`` (stored with the memory) puts ``l`` on the scale of ``g``:
 the ratio of their medians on the held-out genuine notes. Thresholds are then calibrated on the fused
 scores of held-out genuine notes (:func:`calibrate_fused`) exactly as before, and the k-shot
@@ -63,6 +64,7 @@ import cv2
 import numpy as np
 
 from banknote_guard.errors import ModelFileError, parameter_error
+from banknote_guard.verify.counterfeit_head import head_bonus
 
 if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.verify.bundle import ModelBundle
@@ -100,6 +102,21 @@ MAX_REGIONS = 3
 NAME_OVERLAP = 0.3
 #: Version of the stored memory layout.
 MEMORY_VERSION = 1
+#: Verdicts whose result card and report show the heat map over the note (why suspect).
+HEATMAP_VERDICTS = ("suspect", "uncertain")
+#: Drawing the heat map: a cell's deviation (robust z-scores) at which its red tint starts, and the
+#: deviation span over which the tint grows to full strength (the GUI and the reports draw alike).
+HEAT_START, HEAT_SPAN = 1.5, 5.0
+
+
+def heat_alpha(deviation: float | None) -> float:
+    """How strongly a cell of the heat map is tinted, in [0, 1] (0 for a missing or NaN deviation)."""
+    if deviation is None:
+        return 0.0
+    v = float(deviation)
+    if not math.isfinite(v):
+        return 0.0
+    return min(max((v - HEAT_START) / HEAT_SPAN, 0.0), 1.0)
 
 
 # --- features ------------------------------------------------------------------------------------
@@ -573,7 +590,7 @@ def calibrate_fused(
         raise parameter_error("bundle", "calibrate_fused", "a model with local evidence", "none")
     denoms = [str(d) for d in denoms]
     cal, gallery = bundle.calibration, bundle.gallery
-    g = gallery.own_scores(embeddings, denoms)
+    g = gallery.own_scores(embeddings, denoms) + head_bonus(bundle, embeddings)
     loc = note_scores(memory, features, denoms)
     memory.scale = fusion_scale(g, loc)
     fused = fuse(g, loc, memory.scale)
@@ -607,6 +624,7 @@ def kshot_fused(
     ks = list(ks) if ks is not None else list(range(1, MAX_SIMULATED_K + 1))
     labels = np.array([str(d) for d in denoms])
     x = np.asarray(embeddings, np.float32)
+    plus = head_bonus(bundle, x)  # the counterfeit head's share, which does not depend on the shots
     groups = [np.where(labels == c)[0] for c in sorted(set(labels.tolist()))]
     draws = max(20, math.ceil(KSHOT_TOTAL_DRAWS / 2 / max(len(groups), 1)))
     pooled_spread = gallery.pooled_spread()
@@ -626,7 +644,7 @@ def kshot_fused(
                     if not np.isfinite(pooled_spread):
                         continue
                     spread = pooled_spread * gallery.pooled_factor_for(k, len(protos))
-                g = pairwise_distances(gallery.distance, x[rest], protos).min(axis=1) / spread
+                g = pairwise_distances(gallery.distance, x[rest], protos).min(axis=1) / spread + plus[rest]
                 sim = LocalMemory(memory.prior, memory.scale)
                 sim.add("k", features[shots])
                 loc = note_scores(sim, features[rest], ["k"] * len(rest))
@@ -668,7 +686,8 @@ def enroll_local(
     if test.any() and embeddings is not None:
         cal = bundle.calibration
         x = np.stack([f for f, t in zip(feats, test) if t])
-        g = bundle.gallery.own_scores(np.asarray(embeddings)[test], [denom] * int(test.sum()))
+        held_emb = np.asarray(embeddings)[test]
+        g = bundle.gallery.own_scores(held_emb, [denom] * int(test.sum())) + head_bonus(bundle, held_emb)
         fused = fuse(g, note_scores(memory, x, [denom] * len(x)), memory.scale)
         cal.thresholds[denom], cal.methods[denom] = estimate_threshold(fused, cal.false_alarm_rate,
                                                                       pooled=cal.pooled_scores)

@@ -45,7 +45,8 @@ class VerificationResult:
             else the operator should know); empty for a plain genuine verdict; a suspect verdict of a
             model with local evidence names the regions that differ most.
         rectified: the upright note image (H, W, 3) uint8 RGB that was scored; not written to JSON.
-        global_score: the embedding distance score alone (distance / spread), or None.
+        global_score: the embedding's score (distance / spread, plus the counterfeit head's share when the
+            model has one, :mod:`~banknote_guard.verify.counterfeit_head`), or None.
         local_score: the local evidence score (:mod:`~banknote_guard.verify.local_evidence`), or None when
             the model has no local evidence; ``counterfeit_score`` fuses the two.
         regions: why suspect: the regions of the straightened note that differ most from the

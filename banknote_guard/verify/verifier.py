@@ -8,7 +8,9 @@ distance to that centroid divided by that denomination's spread (see
 :mod:`~banknote_guard.verify.gallery`); the threshold is that denomination's calibrated threshold
 (:mod:`~banknote_guard.verify.calibration`) times the operator's threshold scale; the verdict follows
 the one rule in :mod:`~banknote_guard.verify.verdict` (fail closed: never "genuine" on a non-finite
-score). A model with local evidence fuses that distance score with the comparison of the
+score). A model with a counterfeit head (:mod:`~banknote_guard.verify.counterfeit_head`) adds to that
+distance score how far the embedding lies along the direction the training counterfeits took (the
+*global* score). A model with local evidence fuses the global score with the comparison of the
 straightened note's regions against the denomination's genuine notes
 (:mod:`~banknote_guard.verify.local_evidence`): the fused score is the ``counterfeit_score``, the
 distance alone still decides "unknown", and a suspect note's ``regions`` and reasons say where it
@@ -45,6 +47,7 @@ from banknote_guard.progress import (
 )
 from banknote_guard.verify.calibration import ambiguity
 from banknote_guard.verify.keypoints import name_note
+from banknote_guard.verify.counterfeit_head import head_bonus
 from banknote_guard.verify.local_evidence import note_evidence, why_suspect
 from banknote_guard.verify.result import NOT_GENUINE, VerificationResult
 from banknote_guard.verify.verdict import (
@@ -182,7 +185,7 @@ class Verifier:
             prepared = prepare_note(rgb, self.config)
             note, found = prepared.image, prepared.found
             retake = retake_reasons(prepared, self.config, expect_outline=expect_outline)
-            keypoints = self._print(prepared.source)
+            keypoints = None if retake else self._print(prepared.source)  # a retake is judged by nothing else
         except (ValueError, TypeError, BanknoteGuardError) as exc:
             return VerificationResult.failed(name, f"Cannot use image {name!r}: {exc}")
         emb = self.bundle.embedder.embed([note])
@@ -253,7 +256,8 @@ class Verifier:
         try:
             prepared = load_and_prepare_note(item.path, self.config)
             retake = retake_reasons(prepared, self.config)
-            keypoints = self._print(prepared.source)
+            # a picture to capture again gets no verdict from its print: reading it would only cost time
+            keypoints = None if retake else self._print(prepared.source)
             return item, prepared.image, prepared.found, None, time.perf_counter() - start, retake, keypoints
         except BanknoteGuardError as exc:
             return item, None, False, str(exc), time.perf_counter() - start, [], None
@@ -356,6 +360,7 @@ def score_embeddings(
     amb = ambiguity(dist)
     margin = cal.margin_for(len(classes))
     likeness = gallery.note_likeness(embeddings)
+    plus = head_bonus(bundle, embeddings)  # the counterfeit head's share of each note's global score
     out: list[VerificationResult] = []
     for i in range(n):
         a = float(amb[i])
@@ -365,7 +370,7 @@ def score_embeddings(
         denom = classes[j]
         own = float(score[i]) if j == int(best[i]) else float(dist[i, j] / gallery.spreads_[j])
         thr = float(cal.threshold_for(denom))
-        evidence = note_evidence(bundle, None if rectified is None else rectified[i], denom, own)
+        evidence = note_evidence(bundle, None if rectified is None else rectified[i], denom, own + float(plus[i]))
         s = evidence.fused
         unclear = not (a <= margin) if naming.clear is None else not naming.clear
         not_a_note = not (float(likeness[i]) <= cal.gate_threshold)
@@ -373,7 +378,7 @@ def score_embeddings(
         verdict = judge(
             s, thr, cal.unknown_threshold, note_found=bool(found[i]), threshold_scale=threshold_scale,
             ambiguity=a, margin_threshold=margin, not_a_note=not_a_note, retake_reasons=retake,
-            distance_score=evidence.global_score, name_clear=naming.clear,
+            distance_score=own, name_clear=naming.clear,
         )
         # A picture to capture again says only why: what its scores would mean does not count.
         reasons = retake or _reasons(verdict, denom, dist[i], classes, unclear and naming.reason is None,

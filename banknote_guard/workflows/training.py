@@ -278,14 +278,20 @@ def build_bundle(
     )
     report(progress, "gallery", "Gallery and SVMs fitted", done=2, total=2)
 
+    # The counterfeit head: the direction in the embedding along which the training counterfeits lie,
+    # added to the distance score (verify/counterfeit_head.py); None without enough counterfeits.
+    from banknote_guard.verify.counterfeit_head import fit_head
+
+    head = fit_head(tr_emb, tr_gen, va_emb[va_gen] if va_gen.any() else None, seed=int(train_config.seed))
+    va_plus = head.bonus(va_emb[va_gen]) if head is not None and va_gen.any() else np.zeros(int(va_gen.sum()))
     report(progress, "calibrate", f"Calibrating thresholds at {far:.1%} false alarms", done=0, total=1)
-    genuine_scores = gallery.own_scores(va_emb[va_gen], va_gen_ids) if va_gen.any() else np.zeros(0)
+    genuine_scores = gallery.own_scores(va_emb[va_gen], va_gen_ids) + va_plus if va_gen.any() else np.zeros(0)
     all_emb = np.concatenate([tr_emb, va_emb]) if len(va_emb) else tr_emb
     known = gallery.scores(all_emb)[1]
     calibration = calibrate(gallery.classes_, genuine_scores, va_gen_ids, far, known_scores=known)
     if va_gen.any():
         calibration.kshot_thresholds, calibration.kshot_methods = kshot_thresholds(
-            gallery, va_emb[va_gen], va_gen_ids, far
+            gallery, va_emb[va_gen], va_gen_ids, far, extra=va_plus
         )
     calibration.margin_threshold, calibration.margin_method = calibrate_margin(
         ambiguity(gallery.distances(va_emb[va_gen])) if va_gen.any() else np.zeros(0), len(gallery.classes_)
@@ -300,6 +306,7 @@ def build_bundle(
         gallery=gallery,
         svm=svm,
         calibration=calibration,
+        counterfeit_head=head,
         summary={
             "created": now_iso(), "app_version": __version__, "false_alarm_rate": far, "svm_kernel": svm_kernel,
             "svm_data": svm_source,

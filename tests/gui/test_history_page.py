@@ -211,6 +211,9 @@ def test_screenshot_of_the_history_page(make_window, settings, tmp_path: Path, q
     qtbot.waitUntil(lambda: page.card.record is not None and page.card.record.id == target and not page.is_busy(),
                     timeout=20000)
     qtbot.wait(100)
+    # the suspect note's card draws why it is suspect (the heat map kept with the record) over the note
+    assert page.card.record.heatmap is not None and page.card.record.regions
+    assert "red where it differs" in page.card.note.caption.text()
     out_dir = DOCS if os.environ.get("BANKNOTE_GUARD_SCREENSHOTS") == "1" else tmp_path
     out = out_dir / "08_history.png"
     assert window.grab().save(str(out))

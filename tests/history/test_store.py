@@ -243,3 +243,35 @@ def test_records_keep_fields_added_later(tmp_path: Path, make_record: Any) -> No
     assert set(rows.RECORD_COLUMNS) == set(row)
     assert rows.utc_text("2026-06-01") == "2026-06-01T00:00:00.000000+00:00"
     assert rows.utc_text("2026-06-01T10:00+02:00") == "2026-06-01T08:00:00.000000+00:00"
+
+
+def test_why_suspect_regions_and_heat_map_are_kept(store: History, make_record: Any) -> None:
+    """A suspect note's regions and heat map travel with its record (the reports draw them later)."""
+    regions = [{"score": 6.8, "box": [192, 32, 224, 64], "box_fraction": [0.75, 0.25, 0.875, 0.5],
+                "name": "security thread"}]
+    heat = [[0.5, 1.25, None, 6.8], [0.1, 0.2, 0.3, 0.4]]
+    rec = make_record(7, verdict="suspect", regions=regions, heatmap=heat)
+    plain = make_record(8)
+    assert store.add_many([rec, plain]) == 2
+    got = store.get(rec.id)
+    assert got.regions == regions and got.heatmap == heat
+    assert got.to_json() == rec.to_json()
+    old = store.get(plain.id)
+    assert old.regions == [] and old.heatmap is None
+    assert store.verify_chain().ok
+
+
+def test_a_result_s_heat_map_is_stored_as_plain_numbers() -> None:
+    import numpy as np
+
+    from banknote_guard.verify.result import VerificationResult
+
+    res = VerificationResult(path="n.jpg", verdict="suspect", denomination="KRT/10", counterfeit_score=5.0,
+                             threshold=3.0, heatmap=np.array([[1.23456, np.nan], [np.inf, 7.0]], np.float32),
+                             regions=[{"score": float("nan"), "box": [0, 0, 32, 32], "box_fraction": [0, 0, 1.5, 0.5],
+                                       "name": "numeral"}])
+    rec = NoteRecord.from_result(res, batch="b", station="s", operator="o")
+    assert rec.heatmap == [[1.23, None], [None, 7.0]]
+    assert rec.regions == [{"score": None, "box": [0, 0, 32, 32], "box_fraction": [0.0, 0.0, 1.0, 0.5], "name": "numeral"}]
+    big = VerificationResult(path="n.jpg", heatmap=np.zeros((64, 64)))
+    assert NoteRecord.from_result(big, batch="b", station="s", operator="o").heatmap is None

@@ -150,3 +150,23 @@ def test_json_document(records, context, review_of) -> None:
     assert len(doc["notes"]) == 20 and doc["notes"][0]["counterfeit_score"] is None  # NaN -> null
     assert doc["notes"][2]["review"]["handover_ref"] == "POL-9"
     assert "image" not in doc["notes"][0] and "note_image" not in doc["notes"][0]
+
+
+def test_html_report_shows_the_heat_map_of_a_suspect_note_and_json_keeps_its_regions(tmp_path, make_records,
+                                                                                      context) -> None:
+    from banknote_guard.reports.images import WHY_CAPTION
+
+    notes = make_records(3)
+    suspect = notes[2]
+    suspect.heatmap = [[0.0] * 8 for _ in range(4)]
+    suspect.heatmap[0][1] = 8.0
+    suspect.regions = [{"score": 8.0, "box": [32, 0, 64, 32], "box_fraction": [0.125, 0.0, 0.25, 0.25],
+                        "name": "numeral"}]
+    for kind in ("batch", "certificate"):
+        page = render_report(kind, notes, context, fmt="html", out=tmp_path / f"{kind}.html").read_text("utf-8")
+        parser = _Tags()
+        parser.feed(page)
+        assert WHY_CAPTION in " ".join(parser.text), kind
+    data = json.loads(render_report("batch", notes, context, fmt="json", out=tmp_path / "b.json").read_text("utf-8"))
+    (rec,) = [r for r in data["notes"] if r["id"] == suspect.id]
+    assert rec["regions"][0]["name"] == "numeral" and rec["heatmap"][0][1] == 8.0

@@ -6,6 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -128,3 +129,42 @@ def test_the_bundled_font_is_found(monkeypatch) -> None:
     found = fonts.report_fonts()
     assert found.regular.parent.name == "fonts" and found.regular.parent.parent.name == "assets"
     assert (found.regular.parent / "LICENSE-DejaVu.txt").is_file()
+
+
+def test_a_suspect_note_shows_its_heat_map_in_the_report(tmp_path, make_records, context, pdf_text, pdf_pages) -> None:
+    """The detail section draws the heat map over the straightened note: the one deviating cell turns red
+    and is boxed, the rest of the note keeps its colours; the caption says what the red means."""
+    from banknote_guard.reports.images import Pictures, WHY_CAPTION, jpeg_size
+
+    notes = make_records(3)
+    suspect = notes[2]
+    assert suspect.verdict == "suspect"
+    heat = [[0.0] * 8 for _ in range(4)]
+    heat[1][6] = 9.0  # one cell far from genuine notes: full red
+    suspect.heatmap = heat
+    suspect.regions = [{"score": 9.0, "box": None, "box_fraction": [0.75, 0.25, 0.875, 0.5], "name": "security thread"}]
+    suspect.reasons = ["Regions that differ most from genuine KRT/10 notes: 1 security thread (9.0)."]
+    pictures = Pictures()
+    drawn, caption = pictures.scored(suspect)
+    assert caption == WHY_CAPTION
+    plain = pictures.note(suspect)
+    import io
+
+    a = np.asarray(Image.open(io.BytesIO(drawn)).convert("RGB"), np.float32)
+    b = np.asarray(Image.open(io.BytesIO(plain)).convert("RGB"), np.float32)
+    w, h = jpeg_size(drawn)
+    cell = (slice(h // 4 + 8, h // 2 - 8), slice(int(w * 0.75) + 8, int(w * 0.875) - 8))
+    assert (a[cell][..., 0] - b[cell][..., 0]).mean() > 40  # redder where it deviates
+    assert (a[cell][..., 2] - b[cell][..., 2]).mean() < -5
+    rest = np.ones((h, w), bool)
+    rest[h // 4 - 4: h // 2 + 4, int(w * 0.75) - 4: int(w * 0.875) + 4] = False
+    assert np.abs(a[rest] - b[rest]).mean() < 4  # the rest of the note is as it was
+    # genuine notes and records without a heat map keep the plain picture
+    assert pictures.scored(notes[0])[1] == "straightened note as scored"
+    out = render_report("batch", notes, context, fmt="pdf", out=tmp_path / "batch.pdf")
+    flat = _squash(pdf_text(out))
+    assert "red where it differs from genuine notes" in flat and "1 security thread (9.0)" in flat
+    # a stored heat map that is damaged costs the drawing, never the report
+    suspect.heatmap = [["x", None], [1]]  # type: ignore[list-item]
+    assert Pictures().scored(suspect)[1] == "straightened note as scored"
+    render_report("batch", notes, context, fmt="pdf", out=tmp_path / "damaged.pdf")

@@ -175,3 +175,28 @@ def test_enrolled_shots_name_real_notes_and_a_misnamed_note_is_never_genuine(tin
         assert r.denomination == denom, r
         assert r.print_match is not None and r.print_match["decided"] and r.print_match["denomination"] == denom
         assert r.to_json()["print_match"]["inliers"] >= DECIDE_INLIERS
+
+
+def test_a_picture_to_capture_again_is_not_read_for_its_print(tiny_bundle, irr_photos, tmp_path, monkeypatch) -> None:
+    """A retake verdict rests on the picture alone: its print is never read (that would only cost time)."""
+    import cv2
+
+    for denom, rgb in irr_photos.items():
+        folder = tmp_path / denom.replace("/", "_")
+        folder.mkdir()
+        for seed in range(2):
+            save_image(folder / f"shot{seed}.jpg", scene(rgb, 300 + seed, finger=False))
+        enroll_folder(tiny_bundle, *denom.split("/"), folder)
+    calls = []
+    real = Verifier._print
+    monkeypatch.setattr(Verifier, "_print", lambda self, source: calls.append(1) or real(self, source))
+    sharp = scene(irr_photos["IRR/10000"], 31)
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 6.0)
+    save_image(tmp_path / "sharp.jpg", sharp)
+    save_image(tmp_path / "blurred.jpg", blurred)
+    verifier = Verifier(tiny_bundle)
+    (b,) = verifier.verify_paths([tmp_path / "blurred.jpg"])
+    assert b.verdict == "retake" and b.print_match is None and not calls
+    assert verifier.verify_image(blurred, "blurred").verdict == "retake" and not calls
+    (s,) = verifier.verify_paths([tmp_path / "sharp.jpg"])
+    assert s.verdict != "retake" and s.print_match is not None and len(calls) == 1

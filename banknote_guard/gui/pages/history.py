@@ -355,7 +355,14 @@ class RecordCard(QFrame):
         self.badge.setStyleSheet(f"background: {style.background}; color: {style.foreground};")
         self.badge.show()
         self.sentence.setText(record.error if record.status != "ok" and record.error else style.sentence)
-        for label, data in ((self.picture, record.image), (self.note, record.note_image)):
+        from banknote_guard.api import why_suspect_picture
+
+        why = why_suspect_picture(record)  # the note with the heat map of why suspect, where one was kept
+        self.note.caption.setText(  # type: ignore[attr-defined]
+            "Straightened note" if why is None else
+            "Straightened note: red where it differs from genuine notes; boxes: most different first")
+        self.note.caption.setWordWrap(True)  # type: ignore[attr-defined]
+        for label, data in ((self.picture, record.image), (self.note, why or record.note_image)):
             label.show()
             label.caption.show()  # type: ignore[attr-defined]
             pix = _pixmap(data)

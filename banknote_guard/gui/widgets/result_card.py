@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from banknote_guard.api import HEATMAP_VERDICTS, heat_alpha
 from banknote_guard.gui.style import GENUINE_COLOUR, SUSPECT_COLOUR, verdict_style
 from banknote_guard.gui.widgets.bar_chart import BarChart
 from banknote_guard.gui.widgets.images import rgb_to_qimage
@@ -66,11 +67,6 @@ class ScoreGauge(QWidget):
         p.end()
 
 
-#: Verdicts whose card shows the heat map of local evidence over the note (why suspect).
-HEATMAP_VERDICTS = ("suspect", "uncertain")
-#: A cell's deviation (robust z-scores, see the engine's local evidence) at which its red starts, and the
-#: deviation span over which it grows to full strength.
-HEAT_START, HEAT_SPAN = 1.5, 5.0
 
 
 def paint_heatmap(pix: QPixmap, heatmap, regions) -> QPixmap:  # type: ignore[no-untyped-def]
@@ -84,8 +80,7 @@ def paint_heatmap(pix: QPixmap, heatmap, regions) -> QPixmap:  # type: ignore[no
     red = QColor(SUSPECT_COLOUR)
     for r in range(rows):
         for c in range(cols):
-            v = float(heatmap[r, c])
-            alpha = min(max((v - HEAT_START) / HEAT_SPAN, 0.0), 1.0) if v == v else 0.0
+            alpha = heat_alpha(heatmap[r, c])
             if alpha > 0:
                 red.setAlphaF(0.6 * alpha)
                 p.fillRect(QRectF(c * w / cols, r * h / rows, w / cols, h / rows), red)
