@@ -147,13 +147,11 @@ def rebuild_run(model_path: Path, train_view: Path, enroll_view: Path, test_view
     ``held_out`` from ``enroll_view`` and evaluation on ``test_view``; returns a
     :class:`~banknote_guard.workflows.demo.PipelineRun`."""
     from banknote_guard.data.dataset import discover_dataset
-    from banknote_guard.evaluation.evaluate import evaluate
     from banknote_guard.model.config import ModelConfig, TrainConfig
     from banknote_guard.model.split import split_records
     from banknote_guard.verify.bundle import ModelBundle
     from banknote_guard.verify.calibration import CalibrationConfig
-    from banknote_guard.verify.enroll import enroll_dataset
-    from banknote_guard.workflows.demo import PipelineRun
+    from banknote_guard.workflows.demo import enroll_and_evaluate
     from banknote_guard.workflows.training import build_bundle
 
     old = ModelBundle.load(model_path)
@@ -164,26 +162,19 @@ def rebuild_run(model_path: Path, train_view: Path, enroll_view: Path, test_view
     t0 = time.monotonic()
     bundle, _ = build_bundle(old.build_net().eval(), ModelConfig.from_dict(old.model_config), config, train_recs,
                              val_recs, calibration=CalibrationConfig(false_alarm_rate=far), progress=progress)
-    if held_out:
-        enroll_dataset(bundle, enroll_view, denominations=list(held_out), progress=progress)
     out.mkdir(parents=True, exist_ok=True)
-    bundle.save(out / "model.bgm")
-    rebuild_seconds = time.monotonic() - t0
-    t0 = time.monotonic()
-    groups = {"trained": list(trained), "enrolled": list(held_out)} if held_out else {"trained": list(trained)}
-    evaluation = evaluate(bundle, test_view, out, groups=groups, progress=progress)
-    metrics: dict[str, Any] = dict(evaluation.metrics)
-    for name, block in evaluation.per_group.items():
-        metrics[name] = block
-    metrics["per_method"] = evaluation.per_method
-    return PipelineRun(out / "model.bgm", evaluation, metrics, dict(evaluation.files),
-                       {"rebuild": rebuild_seconds, "verify+evaluate": time.monotonic() - t0})
+    run = enroll_and_evaluate(bundle, out / "model.bgm", enroll_view, test_view, out, trained=trained,
+                              held_out=held_out, progress=progress)
+    run.stage_seconds["rebuild"] = time.monotonic() - t0 - run.stage_seconds["enroll"] - run.stage_seconds[
+        "verify+evaluate"]
+    return run
 
 
 def _rebuild(args: argparse.Namespace, out: Path, dataset: Any, parts: dict[str, Any], views: dict[str, Path],
              trained: list[str], held_out: list[str], progress: Any) -> int:
     """Rebuild and evaluate every finished run in ``out`` (see ``--rebuild``); writes ``OUT/rebuilt.json``."""
     from banknote_guard.jsonable import to_jsonable
+    from banknote_guard.workflows.demo import write_view
 
     figures: dict[str, Any] = {}
     for run_dir in sorted(out.glob("run_*")):
@@ -195,7 +186,7 @@ def _rebuild(args: argparse.Namespace, out: Path, dataset: Any, parts: dict[str,
         train_view = views["train"]
         if left_out is not None:
             view = out / "views" / f"train_{name}"
-            train_view = view if view.is_dir() else write_view_without(dataset, parts, left_out, view)
+            train_view = view if view.is_dir() else write_view(dataset, training_without(parts, left_out), view)
         elif name == "leave_out":
             train_view = out / "views" / "train_leave_out"
         print(f"Rebuilding {name} ...", file=sys.stderr)
@@ -230,12 +221,9 @@ def _rebuild(args: argparse.Namespace, out: Path, dataset: Any, parts: dict[str,
     return 0
 
 
-def write_view_without(dataset: Any, parts: dict[str, Any], method: str, view: Path) -> Path:
-    """The training view without ``method``'s counterfeits (as the leave-one-out run wrote it)."""
-    from banknote_guard.workflows.demo import write_view
-
-    recs = [r for r in parts["train"] if r.is_genuine or r.method != method]
-    return write_view(dataset, recs, view)
+def training_without(parts: dict[str, Any], method: str) -> list[Any]:
+    """The training split without ``method``'s counterfeits (what a leave-one-out run trains on)."""
+    return [r for r in parts["train"] if r.is_genuine or r.method != method]
 
 
 def _leave_one_out(args: argparse.Namespace, out: Path, dataset: Any, parts: dict[str, Any], views: dict[str, Path],
@@ -253,7 +241,7 @@ def _leave_one_out(args: argparse.Namespace, out: Path, dataset: Any, parts: dic
     seconds: dict[str, float] = {}
     for i, method in enumerate(plan, 1):
         name = "all_methods" if method is None else f"without_{method}"
-        recs = [r for r in parts["train"] if r.is_genuine or method is None or r.method != method]
+        recs = parts["train"] if method is None else training_without(parts, method)
         view = views["train"] if method is None else write_view(dataset, recs, out / "views" / f"train_{name}")
         print(f"Run {i}/{len(plan)}: {name.replace('_', ' ')} ({len(recs)} training images)", file=sys.stderr)
         t0 = time.monotonic()

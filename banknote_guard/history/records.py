@@ -156,10 +156,7 @@ def clean_heatmap(heatmap: Any) -> list[list[float | None]] | None:
         return None
     if not rows or not rows[0] or any(len(r) != len(rows[0]) for r in rows) or len(rows) * len(rows[0]) > MAX_HEATMAP_CELLS:
         return None
-    try:
-        return [[_finite(v, 2) for v in r] for r in rows]
-    except TypeError:
-        return None
+    return [[_finite(v, 2) for v in r] for r in rows]
 
 
 def clean_region(region: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from banknote_guard.verify.local_evidence import HEATMAP_VERDICTS, heat_alpha
+
 if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.history.records import NoteRecord
 

@@ -160,6 +160,13 @@ def fit_head(embeddings: np.ndarray, is_genuine: np.ndarray, reference_genuine: 
     return head
 
 
+def global_scores(gallery: Any, head: CounterfeitHead | None, embeddings: np.ndarray, denoms: Any) -> np.ndarray:
+    """Each embedding's global score against the given denomination: its distance / spread
+    (``gallery.own_scores``) plus the head's share (none without a head)."""
+    own = gallery.own_scores(embeddings, denoms)
+    return own if head is None else own + head.bonus(embeddings)
+
+
 def head_bonus(bundle: Any, embeddings: np.ndarray) -> np.ndarray:
     """What a model's head adds to the global score of each embedding (zeros without a head)."""
     x = np.asarray(embeddings, np.float32)

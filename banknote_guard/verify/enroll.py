@@ -35,7 +35,7 @@ from banknote_guard.errors import parameter_error
 from banknote_guard.progress import CancelToken, ProgressCallback, check_cancel, report
 from banknote_guard.verify.bundle import now_iso
 from banknote_guard.verify.calibration import DEFAULT_MARGIN, UNKNOWN_FACTOR, estimate_threshold
-from banknote_guard.verify.counterfeit_head import head_bonus
+from banknote_guard.verify.counterfeit_head import global_scores
 from banknote_guard.verify.keypoints import enroll_print
 from banknote_guard.verify.local_evidence import enroll_local
 from banknote_guard.verify.svm import OneVsRestSVM
@@ -242,7 +242,7 @@ def _enroll_one(model: "ModelBundle", denom: str, emb: np.ndarray) -> EnrolledDe
         held = np.arange(k) % 3 == 2
         gallery.add_class(denom, emb[~held], pooled_spread_fallback=pooled_spread)
         gallery.set_heldout_spreads(emb[held], [denom] * int(held.sum()))
-        scores = gallery.own_scores(emb[held], [denom] * int(held.sum())) + head_bonus(model, emb[held])
+        scores = global_scores(gallery, model.counterfeit_head, emb[held], [denom] * int(held.sum()))
         threshold, method = estimate_threshold(scores, far, pooled=cal.pooled_scores)
         warning = None
         cal.heldout_counts[denom] = int(held.sum())

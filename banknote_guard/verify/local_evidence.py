@@ -64,7 +64,7 @@ import cv2
 import numpy as np
 
 from banknote_guard.errors import ModelFileError, parameter_error
-from banknote_guard.verify.counterfeit_head import head_bonus
+from banknote_guard.verify.counterfeit_head import global_scores, head_bonus
 
 if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.verify.bundle import ModelBundle
@@ -590,7 +590,7 @@ def calibrate_fused(
         raise parameter_error("bundle", "calibrate_fused", "a model with local evidence", "none")
     denoms = [str(d) for d in denoms]
     cal, gallery = bundle.calibration, bundle.gallery
-    g = gallery.own_scores(embeddings, denoms) + head_bonus(bundle, embeddings)
+    g = global_scores(gallery, bundle.counterfeit_head, embeddings, denoms)
     loc = note_scores(memory, features, denoms)
     memory.scale = fusion_scale(g, loc)
     fused = fuse(g, loc, memory.scale)
@@ -686,8 +686,7 @@ def enroll_local(
     if test.any() and embeddings is not None:
         cal = bundle.calibration
         x = np.stack([f for f, t in zip(feats, test) if t])
-        held_emb = np.asarray(embeddings)[test]
-        g = bundle.gallery.own_scores(held_emb, [denom] * int(test.sum())) + head_bonus(bundle, held_emb)
+        g = global_scores(bundle.gallery, bundle.counterfeit_head, np.asarray(embeddings)[test], [denom] * int(test.sum()))
         fused = fuse(g, note_scores(memory, x, [denom] * len(x)), memory.scale)
         cal.thresholds[denom], cal.methods[denom] = estimate_threshold(fused, cal.false_alarm_rate,
                                                                       pooled=cal.pooled_scores)

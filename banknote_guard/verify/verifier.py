@@ -46,8 +46,8 @@ from banknote_guard.progress import (
     report,
 )
 from banknote_guard.verify.calibration import ambiguity
-from banknote_guard.verify.keypoints import name_note
 from banknote_guard.verify.counterfeit_head import head_bonus
+from banknote_guard.verify.keypoints import name_note
 from banknote_guard.verify.local_evidence import note_evidence, why_suspect
 from banknote_guard.verify.result import NOT_GENUINE, VerificationResult
 from banknote_guard.verify.verdict import (

@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from banknote_guard.evaluation.evaluate import EvaluationReport
     from banknote_guard.model.config import TrainConfig
     from banknote_guard.synth.generator import SynthOptions
+    from banknote_guard.verify.bundle import ModelBundle
 
 __all__ = [
     "DemoPlan",
@@ -53,6 +54,7 @@ __all__ = [
     "PipelineRun",
     "choose_held_out",
     "demo_plan",
+    "enroll_and_evaluate",
     "run_demo",
     "split_dataset",
     "train_enroll_evaluate",
@@ -390,13 +392,10 @@ def train_enroll_evaluate(
         The :class:`PipelineRun`; its ``metrics`` are the overall figures plus "trained", "enrolled"
         (figures of those denominations), "per_method" and "training".
     """
-    from banknote_guard.evaluation.evaluate import evaluate
-    from banknote_guard.verify.enroll import enroll_dataset
     from banknote_guard.workflows.training import train_model
 
     out.mkdir(parents=True, exist_ok=True)
     stage_seconds: dict[str, float] = {}
-    files: dict[str, Path] = {}
 
     t0 = time.monotonic()
     model_path = out / "model.bgm"
@@ -404,10 +403,40 @@ def train_enroll_evaluate(
     stage_seconds["train"] = time.monotonic() - t0
     check_cancel(cancel)
 
+    run = enroll_and_evaluate(outcome.bundle, model_path, enroll_view, test_view, out, trained=trained,
+                              held_out=held_out, progress=progress, cancel=cancel)
+    run.stage_seconds = {**stage_seconds, **run.stage_seconds}
+    training = {k: v for k, v in outcome.metrics.items() if isinstance(v, (int, float))}
+    training["epochs"] = len(outcome.history)
+    training["seconds"] = float(outcome.seconds)
+    run.metrics["training"] = training
+    return run
+
+
+def enroll_and_evaluate(
+    bundle: "ModelBundle",
+    model_path: Path,
+    enroll_view: Path | None,
+    test_view: Path,
+    out: Path,
+    *,
+    trained: Sequence[str],
+    held_out: Sequence[str],
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> PipelineRun:
+    """Enroll ``held_out`` from ``enroll_view`` into a trained model, save it to ``model_path`` and
+    evaluate it on ``test_view`` (``out/results.json``, ``out/evaluation.json``, plots): the part of
+    :func:`train_enroll_evaluate` after training, also used to evaluate a model rebuilt from a trained
+    network. Its ``metrics`` are the overall figures plus "trained", "enrolled" and "per_method"."""
+    from banknote_guard.evaluation.evaluate import evaluate
+    from banknote_guard.verify.enroll import enroll_dataset
+
+    stage_seconds: dict[str, float] = {}
+    files: dict[str, Path] = {}
     t0 = time.monotonic()
     n_held = max(len(held_out), 1)
     report(progress, "enroll", f"enrolling {len(held_out)} unseen denominations", 0, n_held)
-    bundle = outcome.bundle
     if held_out and enroll_view is not None:
         enroll_dataset(
             bundle, enroll_view, denominations=list(held_out), progress=_Stage(progress, "enroll"), cancel=cancel
@@ -435,10 +464,6 @@ def train_enroll_evaluate(
     for name, block in evaluation.per_group.items():
         metrics[name] = block
     metrics["per_method"] = evaluation.per_method
-    training = {k: v for k, v in outcome.metrics.items() if isinstance(v, (int, float))}
-    training["epochs"] = len(outcome.history)
-    training["seconds"] = float(outcome.seconds)
-    metrics["training"] = training
     return PipelineRun(model_path, evaluation, metrics, files, stage_seconds)
 
 

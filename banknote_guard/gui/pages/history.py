@@ -258,6 +258,7 @@ class RecordCard(QFrame):
 
         self.picture = self._image_label("Picture as verified")
         self.note = self._image_label("Straightened note")
+        self.note.caption.setWordWrap(True)  # type: ignore[attr-defined]  (the heat map's caption is long)
         images = QHBoxLayout()
         for label in (self.picture, self.note):
             box = QVBoxLayout()
@@ -361,7 +362,6 @@ class RecordCard(QFrame):
         self.note.caption.setText(  # type: ignore[attr-defined]
             "Straightened note" if why is None else
             "Straightened note: red where it differs from genuine notes; boxes: most different first")
-        self.note.caption.setWordWrap(True)  # type: ignore[attr-defined]
         for label, data in ((self.picture, record.image), (self.note, why or record.note_image)):
             label.show()
             label.caption.show()  # type: ignore[attr-defined]
